@@ -1,0 +1,398 @@
+"""The function: a small router on functions-framework's HTTP signature.
+
+``main.py`` of every function is::
+
+    fn = Function("info", "/api/v1/info")
+
+    @fn.get("/categories/{code}", response=Guide)
+    def guide(call: Call) -> Guide: ...
+
+    handle = fn.build()
+
+``handle`` is what functions-framework serves (``--target handle``). It turns
+every outcome into JSON or RFC 9457 problem+json, and logs one line per request.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
+
+from werkzeug.wrappers import Request, Response
+
+from eco2 import config, logs
+from eco2.problems import PROBLEM_JSON, Problem, from_validation_error, unauthorized, unavailable
+from eco2.routing import Match, Route, Router
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# A request id we echo must not be able to inject headers or flood logs.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_JSON_TYPE = re.compile(r"^application/(?:[a-z0-9.+-]+\+)?json\s*(?:;.*)?$", re.IGNORECASE)
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass
+class Call:
+    """What a route handler receives: the request, parsed and validated."""
+
+    request: Request
+    function: "Function"
+    request_id: str
+    params: dict[str, Any] = field(default_factory=dict)
+    query: Any = None
+    body: Any = None
+    user: Any = None
+
+    @property
+    def settings(self) -> config.Settings:
+        return self.function.settings
+
+    @property
+    def db(self) -> Any:
+        """The function's :class:`eco2.db.Database` (pool opened on first use)."""
+        return self.function.db
+
+    @property
+    def redis(self) -> Any:
+        """The function's Redis client (connected on first use)."""
+        return self.function.redis
+
+
+class Function:
+    """One function: its settings, routes, lazily opened resources and handler."""
+
+    def __init__(
+        self,
+        name: str,
+        prefix: str,
+        *,
+        settings: type[config.Settings] = config.Settings,
+        version: str = "0.1.0",
+    ) -> None:
+        self._t_init = time.perf_counter()
+        self.name = name
+        self.prefix = prefix.rstrip("/")
+        self.version = version
+        self.settings = config.load(settings)
+        logs.setup(self.settings.log_level)
+        self.log = logs.get(name)
+        self.router = Router()
+        self.verifier: Callable[[Call], Any] | None = None
+        self._db: Any = None
+        self._redis: Any = None
+        self._openapi: bytes | None = None
+        self._served = itertools.count()
+        self._import_ms = _process_age_ms()
+        self.route("GET", "/healthz", absolute=True, summary="Liveness")(healthz)
+        self.route("GET", "/readyz", absolute=True, summary="Readiness")(readyz)
+        self.route("GET", "/openapi.json", summary="This function's OpenAPI document")(openapi_document)
+
+    # -- declaring routes -------------------------------------------------
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: Any = None,
+        response: Any = None,
+        status: int = 200,
+        auth: bool = False,
+        summary: str | None = None,
+        absolute: bool = False,
+    ) -> Callable[[F], F]:
+        """Declare a route; ``path`` is relative to the prefix unless ``absolute``."""
+
+        def register(handler: F) -> F:
+            doc = (handler.__doc__ or "").strip().splitlines()
+            self.router.add(
+                Route(
+                    method=method.upper(),
+                    path=path if absolute else self.prefix + path,
+                    handler=handler,
+                    body=body,
+                    query=query,
+                    response=response,
+                    status=status,
+                    auth=auth,
+                    summary=summary or (doc[0] if doc else None),
+                    tags=(self.name,),
+                )
+            )
+            self._openapi = None
+            return handler
+
+        return register
+
+    def get(self, path: str, **kw: Any) -> Callable[[F], F]:
+        return self.route("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Callable[[F], F]:
+        return self.route("POST", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> Callable[[F], F]:
+        return self.route("PUT", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> Callable[[F], F]:
+        return self.route("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Callable[[F], F]:
+        return self.route("DELETE", path, **kw)
+
+    def build(self) -> Callable[[Request], Response]:
+        """Finish start-up: log the start-up line and return the handler.
+
+        functions-framework accepts only a plain function as its target, so
+        this returns one that calls :meth:`handle`; ``handle.function`` is
+        this Function (the test client uses it).
+        """
+        init_ms = (time.perf_counter() - self._t_init) * 1000
+        logs.event(
+            self.log,
+            "start",
+            function=self.name,
+            import_ms=self._import_ms,
+            init_ms=round(init_ms, 2),
+            routes=len(self.router.routes),
+        )
+
+        def handle(request: Request) -> Response:
+            return self.handle(request)
+
+        handle.function = self  # type: ignore[attr-defined]
+        return handle
+
+    # -- resources ----------------------------------------------------------
+
+    @property
+    def db(self) -> Any:
+        if self._db is None:
+            from eco2.db import Database
+
+            self._db = Database(self.settings, application_name=self.name)
+        return self._db
+
+    @property
+    def redis(self) -> Any:
+        if self._redis is None:
+            from eco2.kv import connect
+
+            self._redis = connect(self.settings)
+        return self._redis
+
+    def openapi(self) -> dict[str, Any]:
+        from eco2.openapi import document
+
+        return document(self)
+
+    # -- serving -------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        """The functions-framework entry point."""
+        started = time.perf_counter()
+        cold = next(self._served) == 0
+        header_id = request.headers.get("X-Request-Id", "")
+        request_id = header_id if _REQUEST_ID.fullmatch(header_id) else uuid.uuid4().hex
+        call = Call(request=request, function=self, request_id=request_id)
+        route_path = None
+        try:
+            match = self.router.match(request.method, request.path)
+            route_path = match.route.path if match and match.route else None
+            response = self._dispatch(call, match)
+        except Problem as problem:
+            response = self._problem(problem, request)
+        except Exception as exc:  # noqa: BLE001 - the one place every failure is turned into a reply
+            response = self._problem(self._classify(exc, request_id), request)
+        response.headers["X-Request-Id"] = request_id
+        if request.method == "HEAD":
+            response.set_data(b"")
+        fields: dict[str, Any] = {
+            "function": self.name,
+            "method": request.method,
+            "route": route_path,
+            "status": response.status_code,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+            "request_id": request_id,
+        }
+        if call.user is not None:
+            fields["user_id"] = str(getattr(call.user, "id", call.user))
+        if cold:
+            fields["cold_start"] = True
+        logs.event(self.log, "request", **fields)
+        return response
+
+    def _dispatch(self, call: Call, match: Match | None) -> Response:
+        request = call.request
+        body = self._read_body(request)
+        if match is None:
+            raise Problem(404, f"No route for {request.path}.", slug="no-route")
+        if match.route is None:
+            raise Problem(
+                405,
+                f"{request.method} is not allowed here.",
+                slug="method-not-allowed",
+                headers={"Allow": ", ".join(match.allowed)},
+            )
+        route = match.route
+        call.params = match.params
+        if route.auth:
+            if self.verifier is None:
+                raise unauthorized("This function has no token verifier configured.")
+            call.user = self.verifier(call)
+        if route.query is not None:
+            call.query = _validate(route.query, dict(request.args.items()), "query")
+        if route.body is not None:
+            if not _JSON_TYPE.match(request.headers.get("Content-Type", "")):
+                raise Problem(415, "The body must be application/json.", slug="unsupported-media-type")
+            call.body = _validate_json(route.body, body)
+        result = route.handler(call)
+        if isinstance(result, Response):
+            return result
+        if result is None:
+            return Response(status=204 if route.status == 200 else route.status)
+        if route.response is None:
+            payload = json.dumps(result, ensure_ascii=False).encode()
+        else:
+            adapter = route.response_adapter()
+            payload = adapter.dump_json(adapter.validate_python(result), by_alias=True)
+        return Response(payload, status=route.status, content_type="application/json")
+
+    def _read_body(self, request: Request) -> bytes:
+        """Read at most ``max_body_bytes``; more is a 413 without reading the rest."""
+        limit = self.settings.max_body_bytes
+        length = request.content_length
+        if length is None and request.method not in _BODY_METHODS and "chunked" not in (
+            request.headers.get("Transfer-Encoding", "").lower()
+        ):
+            return b""
+        if length is not None and length > limit:
+            return self._too_large(request, limit)
+        data = request.stream.read(limit + 1)
+        if len(data) > limit:
+            return self._too_large(request, limit)
+        # Keep what was read, so that functions-framework's after-request hook
+        # (which drains the body) and handlers see the same bytes.
+        request._cached_data = data  # noqa: SLF001 - werkzeug's documented body cache
+        return data
+
+    @staticmethod
+    def _too_large(request: Request, limit: int) -> bytes:
+        # functions-framework drains the request body after every response; an
+        # empty cache stops it from reading an oversized body into memory, and
+        # Connection: close stops the server from parsing the rest as a request.
+        request._cached_data = b""  # noqa: SLF001
+        raise Problem(
+            413,
+            f"The body is larger than {limit} bytes.",
+            slug="body-too-large",
+            headers={"Connection": "close"},
+        )
+
+    def _classify(self, exc: Exception, request_id: str) -> Problem:
+        """Turn an unexpected exception into a problem; only the log sees details."""
+        if _is_unavailable(exc):
+            logs.event(
+                self.log,
+                "dependency unavailable",
+                logging.WARNING,
+                request_id=request_id,
+                error=type(exc).__name__,
+            )
+            return unavailable("A backing service is unavailable; try again shortly.")
+        self.log.error(
+            "unhandled error",
+            exc_info=exc,
+            extra={"fields": {"function": self.name, "request_id": request_id}},
+        )
+        return Problem(500, "An internal error occurred.", slug="internal")
+
+    @staticmethod
+    def _problem(problem: Problem, request: Request) -> Response:
+        response = Response(problem.to_json(request.path), status=problem.status, content_type=PROBLEM_JSON)
+        response.headers.update(problem.headers)
+        return response
+
+
+def _validate(model: Any, data: Any, where: str) -> Any:
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation_error(exc, where) from None
+
+
+def _validate_json(model: Any, raw: bytes) -> Any:
+    from pydantic import ValidationError
+
+    if not raw.strip():
+        raise Problem(400, "A JSON body is required.", slug="malformed-json")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise from_validation_error(exc, "body") from None
+
+
+def _is_unavailable(exc: Exception) -> bool:
+    """Whether ``exc`` means PostgreSQL or Redis could not answer in time.
+
+    Checks only the client libraries already imported, so that a function that
+    never touched the database does not import psycopg to handle an error.
+    """
+    if "psycopg" in sys.modules:
+        import psycopg
+
+        if isinstance(exc, psycopg.OperationalError):
+            return True
+    if "psycopg_pool" in sys.modules:
+        import psycopg_pool
+
+        if isinstance(exc, psycopg_pool.PoolTimeout):
+            return True
+    if "redis" in sys.modules:
+        import redis
+
+        if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
+            return True
+    return False
+
+
+def _process_age_ms() -> float | None:
+    """Milliseconds since this process started (Linux), i.e. interpreter plus imports."""
+    import os
+
+    try:
+        with open("/proc/self/stat") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return round((uptime - start_ticks / os.sysconf("SC_CLK_TCK")) * 1000, 1)
+
+
+def healthz(call: Call) -> dict[str, str]:
+    """Alive: the process answers."""
+    return {"status": "ok", "function": call.function.name}
+
+
+def readyz(call: Call) -> dict[str, str]:
+    """Ready: start-up finished. Waits on no peer and no database on purpose:
+    a cold start is as long as the slowest thing readiness waits for."""
+    return {"status": "ready", "function": call.function.name}
+
+
+def openapi_document(call: Call) -> Response:
+    fn = call.function
+    if fn._openapi is None:  # noqa: SLF001 - cache owned by Function
+        fn._openapi = json.dumps(fn.openapi(), ensure_ascii=False).encode()  # noqa: SLF001
+    return Response(fn._openapi, content_type="application/json")  # noqa: SLF001

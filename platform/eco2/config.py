@@ -1,0 +1,69 @@
+"""Configuration from environment variables, validated once at start-up.
+
+Each field names the variable it reads (its alias). A function that needs more
+settings subclasses :class:`Settings` and passes the class to ``Function``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Literal, Mapping, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+S = TypeVar("S", bound="Settings")
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    env: Literal["dev", "test", "prod"] = Field("prod", alias="ECO2_ENV")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="ECO2_LOG_LEVEL")
+    database_url: str | None = Field(None, alias="DATABASE_URL")
+    redis_url: str | None = Field(None, alias="REDIS_URL")
+    max_body_bytes: int = Field(1 << 20, ge=1024, le=64 << 20, alias="ECO2_MAX_BODY_BYTES")
+    db_pool_max: int = Field(4, ge=1, le=64, alias="ECO2_DB_POOL_MAX")
+    db_timeout_seconds: float = Field(3.0, gt=0, le=60, alias="ECO2_DB_TIMEOUT_SECONDS")
+    redis_timeout_seconds: float = Field(1.0, gt=0, le=30, alias="ECO2_REDIS_TIMEOUT_SECONDS")
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value or None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value or None
+
+
+class ConfigError(SystemExit):
+    """Raised at start-up for a bad variable; the process exits with EX_CONFIG (78)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(78)
+        self.message = message
+
+
+def load(cls: type[S] = Settings, environ: Mapping[str, str] | None = None) -> S:
+    """Validate the environment into ``cls``; a bad value stops the process.
+
+    The message names each offending variable and never echoes its value,
+    since it may be a secret.
+    """
+    try:
+        return cls.model_validate(dict(os.environ if environ is None else environ))
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_url=False, include_input=False):
+            field = cls.model_fields.get(str(err["loc"][0])) if err["loc"] else None
+            name = (field.alias if field and field.alias else None) or ".".join(map(str, err["loc"]))
+            lines.append(f"  {name}: {err['msg']}")
+        message = "eco2: invalid configuration:\n" + "\n".join(lines)
+        print(message, file=sys.stderr, flush=True)
+        raise ConfigError(message) from None

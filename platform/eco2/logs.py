@@ -1,0 +1,52 @@
+"""JSON logs: one line per request, one at start-up, errors with their trace.
+
+Lines go to stdout, where Knative and the dev gateway collect them. Secrets
+never reach a log line: callers pass only the fields they mean to publish.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from datetime import datetime, timezone
+from typing import Any
+
+_configured = False
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        line.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            line["exc"] = "".join(traceback.format_exception(*record.exc_info))
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def setup(level: str = "INFO") -> None:
+    """Route the ``eco2`` loggers to stdout as JSON (once per process)."""
+    global _configured
+    logger = logging.getLogger("eco2")
+    logger.setLevel(level)
+    if _configured:
+        return
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    logger.propagate = False
+    _configured = True
+
+
+def get(name: str) -> logging.Logger:
+    return logging.getLogger(f"eco2.{name}")
+
+
+def event(logger: logging.Logger, msg: str, level: int = logging.INFO, **fields: Any) -> None:
+    logger.log(level, msg, extra={"fields": fields})

@@ -1,0 +1,136 @@
+"""The function's OpenAPI 3.1 document, generated from its routes.
+
+Built on the first request to ``<prefix>/openapi.json``, never at start-up.
+Schemas come from pydantic (``TypeAdapter.json_schemas``), so the document
+and the validation that routes apply cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from pydantic import TypeAdapter
+
+from eco2.problems import PROBLEM_JSON
+
+if TYPE_CHECKING:
+    from eco2.app import Function
+    from eco2.routing import Route
+
+REF = "#/components/schemas/{model}"
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details.",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 100, "maximum": 599},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["loc", "msg", "type"],
+                "properties": {
+                    "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                    "msg": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def _problem_response(status: int) -> dict[str, Any]:
+    return {
+        "description": HTTPStatus(status).phrase,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": REF.format(model="Problem")}}},
+    }
+
+
+def document(fn: "Function") -> dict[str, Any]:
+    routes = fn.router.routes
+    inputs: list[tuple[Any, str, TypeAdapter[Any]]] = []
+    for route in routes:
+        for key, mode, model in (
+            ("body", "validation", route.body),
+            ("query", "validation", route.query),
+            ("response", "serialization", route.response),
+        ):
+            if model is not None:
+                inputs.append(((id(route), key), mode, TypeAdapter(model)))
+    schemas, defs = TypeAdapter.json_schemas(inputs, ref_template=REF) if inputs else ({}, {})
+    components = dict(defs.get("$defs", {}))
+    components["Problem"] = PROBLEM_SCHEMA
+
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, schemas)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": f"eco2 {fn.name}", "version": fn.version},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "s_access"},
+            },
+        },
+    }
+
+
+def _operation(route: "Route", schemas: dict[Any, Any]) -> dict[str, Any]:
+    key = id(route)
+    op: dict[str, Any] = {"operationId": route.operation_id, "tags": list(route.tags)}
+    if route.summary:
+        op["summary"] = route.summary
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0} if kind == "int" else {"type": "string"},
+        }
+        for name, kind in route.params.items()
+    ]
+    if route.query is not None:
+        query = schemas[((key, "query"), "validation")]
+        required = set(query.get("required", []))
+        for name, schema in query.get("properties", {}).items():
+            parameters.append(
+                {"name": name, "in": "query", "required": name in required, "schema": schema}
+            )
+    if parameters:
+        op["parameters"] = parameters
+    if route.body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": schemas[((key, "body"), "validation")]}},
+        }
+    responses: dict[str, Any] = {}
+    if route.response is not None:
+        responses[str(route.status)] = {
+            "description": HTTPStatus(route.status).phrase,
+            "content": {
+                "application/json": {"schema": schemas[((key, "response"), "serialization")]}
+            },
+        }
+    else:
+        responses[str(route.status)] = {"description": HTTPStatus(route.status).phrase}
+    if route.auth:
+        op["security"] = [{"bearer": []}, {"cookie": []}]
+        responses["401"] = _problem_response(401)
+    if route.body is not None or route.query is not None or route.params:
+        responses["422"] = _problem_response(422)
+    responses["default"] = {
+        "description": "An error, as RFC 9457 problem details.",
+        "content": {PROBLEM_JSON: {"schema": {"$ref": REF.format(model="Problem")}}},
+    }
+    op["responses"] = responses
+    return op

@@ -1,0 +1,100 @@
+"""Route declarations and path matching for one function."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+_PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(?::(int))?\}")
+_PATTERNS = {None: "[^/]+", "int": "[0-9]{1,18}"}
+
+
+@dataclass
+class Route:
+    """One operation: method and path template, with the models that type it."""
+
+    method: str
+    path: str
+    handler: Callable[..., Any]
+    body: Any = None
+    query: Any = None
+    response: Any = None
+    status: int = 200
+    auth: bool = False
+    summary: str | None = None
+    tags: tuple[str, ...] = ()
+    params: dict[str, str | None] = field(default_factory=dict)
+    _adapter: Any = None
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+    def response_adapter(self) -> Any:
+        """The pydantic TypeAdapter for the response, built on first use."""
+        if self._adapter is None:
+            from pydantic import TypeAdapter
+
+            self._adapter = TypeAdapter(self.response)
+        return self._adapter
+
+
+@dataclass
+class Match:
+    route: Route | None
+    params: dict[str, Any]
+    allowed: tuple[str, ...]
+
+
+class Router:
+    """Static paths by dictionary, templated paths by regular expression."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+        self._static: dict[str, dict[str, Route]] = {}
+        self._dynamic: list[tuple[re.Pattern[str], str, dict[str, Route]]] = []
+
+    def add(self, route: Route) -> None:
+        if not route.path.startswith("/"):
+            raise ValueError(f"route path must start with '/': {route.path!r}")
+        route.params = {m.group(1): m.group(2) for m in _PARAM.finditer(route.path)}
+        if route.params:
+            table = next((t for _, p, t in self._dynamic if p == route.path), None)
+            if table is None:
+                table = {}
+                self._dynamic.append((_compile(route.path), route.path, table))
+        else:
+            table = self._static.setdefault(route.path, {})
+        if route.method in table:
+            raise ValueError(f"duplicate route {route.method} {route.path}")
+        table[route.method] = route
+        self.routes.append(route)
+
+    def match(self, method: str, path: str) -> Match | None:
+        """The route for ``method`` at ``path``; None when no route has the path."""
+        table = self._static.get(path)
+        params: dict[str, Any] = {}
+        if table is None:
+            for pattern, _, candidate in self._dynamic:
+                found = pattern.fullmatch(path)
+                if found:
+                    table, params = candidate, found.groupdict()
+                    break
+            else:
+                return None
+        lookup = "GET" if method == "HEAD" else method
+        route = table.get(lookup)
+        if route is not None:
+            params = {k: int(v) if route.params.get(k) == "int" else v for k, v in params.items()}
+        allowed = tuple(sorted(set(table) | ({"HEAD"} if "GET" in table else set())))
+        return Match(route, params, allowed)
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    pattern, last = "", 0
+    for m in _PARAM.finditer(template):
+        pattern += re.escape(template[last : m.start()])
+        pattern += f"(?P<{m.group(1)}>{_PATTERNS[m.group(2)]})"
+        last = m.end()
+    return re.compile(pattern + re.escape(template[last:]))
