@@ -30,6 +30,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` is now, not what it was at set-up
+    (test runners and the dev gateway swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def setup(level: str = "INFO") -> None:
     """Route the ``eco2`` loggers to stdout as JSON (once per process)."""
     global _configured
@@ -37,7 +50,7 @@ def setup(level: str = "INFO") -> None:
     logger.setLevel(level)
     if _configured:
         return
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _StdoutHandler()
     handler.setFormatter(JsonFormatter())
     logger.addHandler(handler)
     logger.propagate = False

@@ -7,6 +7,7 @@ and the validation that routes apply cannot drift apart.
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from eco2.routing import Route
 
 REF = "#/components/schemas/{model}"
+_CONVERTER = re.compile(r":[a-z]+\}")
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -70,7 +72,8 @@ def document(fn: "Function") -> dict[str, Any]:
 
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, schemas)
+        path = _CONVERTER.sub("}", route.path)  # OpenAPI templates have no converters
+        paths.setdefault(path, {})[route.method.lower()] = _operation(route, schemas, components)
     return {
         "openapi": "3.1.0",
         "info": {"title": f"eco2 {fn.name}", "version": fn.version},
@@ -85,7 +88,7 @@ def document(fn: "Function") -> dict[str, Any]:
     }
 
 
-def _operation(route: "Route", schemas: dict[Any, Any]) -> dict[str, Any]:
+def _operation(route: "Route", schemas: dict[Any, Any], components: dict[str, Any]) -> dict[str, Any]:
     key = id(route)
     op: dict[str, Any] = {"operationId": route.operation_id, "tags": list(route.tags)}
     if route.summary:
@@ -101,6 +104,8 @@ def _operation(route: "Route", schemas: dict[Any, Any]) -> dict[str, Any]:
     ]
     if route.query is not None:
         query = schemas[((key, "query"), "validation")]
+        if "$ref" in query:
+            query = components[query["$ref"].rsplit("/", 1)[1]]
         required = set(query.get("required", []))
         for name, schema in query.get("properties", {}).items():
             parameters.append(

@@ -1,0 +1,124 @@
+"""Real PostgreSQL and Redis for the tests, never mocks.
+
+``ECO2_TEST_DATABASE_URL`` / ``ECO2_TEST_REDIS_URL`` point the tests at running
+servers (this machine's on loopback, say); without them the session starts an
+embedded PostgreSQL and Redis from the pip wheels. Each test module gets a
+fresh database cloned from a migrated template; each test gets an empty
+logical Redis database.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from eco2_tools.embedded import EmbeddedPostgres, EmbeddedRedis
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_REDIS_DB = 9
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` with its database name replaced by ``name``."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def _admin(url: str):  # noqa: ANN202 - psycopg imported lazily
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a PostgreSQL server's maintenance database."""
+    url = os.environ.get("ECO2_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"), durable=False)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.destroy()
+
+
+@pytest.fixture(scope="session")
+def template_database(pg_server: str) -> Iterator[str]:
+    """A database with every migration applied, cloned by ``database_url``."""
+    from eco2 import migrate
+
+    name = f"eco2_template_{uuid.uuid4().hex[:10]}"
+    with _admin(pg_server) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    migrate.apply(with_database(pg_server, name))
+    try:
+        yield name
+    finally:
+        with _admin(pg_server) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def database_url(pg_server: str, template_database: str) -> Iterator[str]:
+    """A fresh, migrated database for this test module."""
+    name = f"eco2_test_{uuid.uuid4().hex[:10]}"
+    with _admin(pg_server) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    try:
+        yield with_database(pg_server, name)
+    finally:
+        with _admin(pg_server) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def empty_database_url(pg_server: str) -> Iterator[str]:
+    """A fresh database with no migrations applied, for the migration tests."""
+    name = f"eco2_empty_{uuid.uuid4().hex[:10]}"
+    with _admin(pg_server) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(pg_server, name)
+    finally:
+        with _admin(pg_server) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("ECO2_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), persist=False)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    """A logical Redis database of its own, flushed before the test."""
+    import redis
+
+    url = with_database(redis_server, str(TEST_REDIS_DB))
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+    return url
+
+
+@pytest.fixture
+def function_env(database_url: str, redis_url: str) -> dict[str, str]:
+    """Environment for a function under test, wired to the test servers."""
+    return {"ECO2_ENV": "test", "DATABASE_URL": database_url, "REDIS_URL": redis_url}

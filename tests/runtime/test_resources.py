@@ -1,0 +1,71 @@
+"""PostgreSQL and Redis through the runtime: lazy, transactional, and 503 when down."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from eco2.testing import Client
+
+FIXTURE = Path(__file__).parent / "fixtures" / "routes" / "main.py"
+PREFIX = "/api/v1/fixture"
+# Nothing listens on port 1: connecting fails at once, like a stopped server.
+DOWN = {"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x", "REDIS_URL": "redis://127.0.0.1:1/0"}
+
+
+def test_nothing_connects_at_start_up(function_env: dict[str, str]) -> None:
+    client = Client(FIXTURE, env=function_env)
+    fn = client.function
+    assert fn._db is None and fn._redis is None  # noqa: SLF001
+    assert client.get("/readyz").status == 200
+    assert fn._db is None and fn._redis is None  # noqa: SLF001 - readiness waits on nothing
+
+
+def test_query_through_the_pool(function_env: dict[str, str]) -> None:
+    client = Client(FIXTURE, env=function_env)
+    assert client.get(f"{PREFIX}/db").json == {"value": 42}
+    # psycopg is imported by the first query, not at start-up
+    assert "psycopg_pool" in sys.modules
+
+
+def test_failed_request_leaves_nothing_written(function_env: dict[str, str]) -> None:
+    client = Client(FIXTURE, env=function_env)
+    result = client.post(f"{PREFIX}/db/fail")
+    assert result.status == 409
+    with psycopg.connect(function_env["DATABASE_URL"]) as conn:
+        (count,) = conn.execute("SELECT count(*) FROM public.fixture_rows").fetchone()
+    assert count == 0
+
+
+def test_prepared_statements_are_off(function_env: dict[str, str]) -> None:
+    """PgBouncer in transaction mode cannot keep server-side prepared statements."""
+    client = Client(FIXTURE, env=function_env)
+    for _ in range(10):  # past psycopg's default prepare threshold of 5
+        client.get(f"{PREFIX}/db")
+    with client.function.db.pool.connection() as conn:
+        assert conn.prepare_threshold is None
+        (prepared,) = conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()
+    assert prepared == 0
+
+
+def test_redis(function_env: dict[str, str]) -> None:
+    client = Client(FIXTURE, env=function_env)
+    assert client.get(f"{PREFIX}/redis").json == {"pong": True}
+
+
+@pytest.mark.parametrize("route", ["/db", "/redis"])
+def test_unreachable_backing_service_is_503(route: str) -> None:
+    client = Client(FIXTURE, env={"ECO2_ENV": "test", "ECO2_DB_TIMEOUT_SECONDS": "1", **DOWN})
+    result = client.get(PREFIX + route)
+    assert result.status == 503
+    assert result.content_type == "application/problem+json"
+    assert result.headers["Retry-After"].isdigit()
+    assert "127.0.0.1" not in result.body.decode()  # no connection details leak
+
+
+def test_unconfigured_database_is_503() -> None:
+    client = Client(FIXTURE, env={"ECO2_ENV": "test", "DATABASE_URL": "", "REDIS_URL": ""})
+    assert client.get(f"{PREFIX}/db").status == 503

@@ -1,0 +1,222 @@
+"""The router through functions-framework, with the fixture function in fixtures/routes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from openapi_spec_validator import validate
+
+from eco2.testing import Client
+
+FIXTURE = Path(__file__).parent / "fixtures" / "routes" / "main.py"
+PREFIX = "/api/v1/fixture"
+
+
+@pytest.fixture(scope="module")
+def client() -> Client:
+    return Client(FIXTURE, env={"ECO2_ENV": "test", "ECO2_MAX_BODY_BYTES": "4096"})
+
+
+def assert_problem(result, status: int) -> dict:
+    assert result.status == status, result.body
+    assert result.content_type == "application/problem+json"
+    body = result.json
+    assert body["status"] == status
+    assert {"type", "title", "status"} <= set(body)
+    return body
+
+
+def test_json_body_validated_and_response_serialized(client: Client) -> None:
+    result = client.post(f"{PREFIX}/items", json={"name": "can", "qty": 3})
+    assert result.status == 201
+    assert result.content_type == "application/json"
+    assert result.json == {"id": 1, "name": "can", "qty": 3}
+
+
+def test_validation_error_lists_fields(client: Client) -> None:
+    body = assert_problem(client.post(f"{PREFIX}/items", json={"name": "", "qty": -1}), 422)
+    locs = sorted(tuple(e["loc"]) for e in body["errors"])
+    assert locs == [("body", "name"), ("body", "qty")]
+    assert body["type"] == "urn:eco2:problem:validation"
+    # the rejected input is not echoed back
+    assert '"input"' not in json.dumps(body)
+
+
+def test_missing_field_and_wrong_shape(client: Client) -> None:
+    body = assert_problem(client.post(f"{PREFIX}/items", json={"name": "x"}), 422)
+    assert body["errors"][0]["loc"] == ["body", "qty"]
+    assert_problem(client.post(f"{PREFIX}/items", json=[1, 2]), 422)
+
+
+@pytest.mark.parametrize("raw", [b"{", b"{'a': 1}", b"nul", b'{"name": "x", "qty": 1', b"\xff\xfe"])
+def test_malformed_json_is_400(client: Client, raw: bytes) -> None:
+    result = client.post(f"{PREFIX}/items", data=raw, headers={"Content-Type": "application/json"})
+    body = assert_problem(result, 400)
+    assert body["type"] == "urn:eco2:problem:malformed-json"
+
+
+def test_empty_body_is_400(client: Client) -> None:
+    assert_problem(client.post(f"{PREFIX}/items", data=b"", headers={"Content-Type": "application/json"}), 400)
+
+
+def test_deeply_nested_json_is_a_client_error(client: Client) -> None:
+    raw = b"[" * 100_000 + b"]" * 100_000
+    result = client.post(f"{PREFIX}/items", data=raw[:4000], headers={"Content-Type": "application/json"})
+    assert result.status in (400, 422)
+    assert result.content_type == "application/problem+json"
+
+
+def test_wrong_content_type_is_415(client: Client) -> None:
+    result = client.post(f"{PREFIX}/items", data=b"name=x", headers={"Content-Type": "text/plain"})
+    assert_problem(result, 415)
+    assert_problem(client.post(f"{PREFIX}/items", data=b'{"name":"x","qty":1}'), 415)
+
+
+def test_json_suffix_content_type_accepted(client: Client) -> None:
+    result = client.post(
+        f"{PREFIX}/items",
+        data=b'{"name":"x","qty":1}',
+        headers={"Content-Type": "application/merge-patch+json; charset=utf-8"},
+    )
+    assert result.status == 201
+
+
+def test_body_over_limit_is_413(client: Client) -> None:
+    result = client.post(f"{PREFIX}/items", data=b"x" * 5000, headers={"Content-Type": "application/json"})
+    assert_problem(result, 413)
+    assert result.headers["Connection"] == "close"
+
+
+def test_chunked_body_over_limit_is_413(client: Client) -> None:
+    """No Content-Length: the limit is enforced while reading. (gunicorn marks
+    a chunked body as terminated; werkzeug's test client needs telling.)"""
+    import io
+
+    response = client._client.open(  # noqa: SLF001 - werkzeug client for a chunked upload
+        f"{PREFIX}/items",
+        method="POST",
+        input_stream=io.BytesIO(b"x" * 5000),
+        headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 413
+
+
+def test_query_model(client: Client) -> None:
+    result = client.get(f"{PREFIX}/items", query={"limit": "2", "name": "pet"})
+    assert result.status == 200
+    assert [i["name"] for i in result.json] == ["pet", "pet"]
+    body = assert_problem(client.get(f"{PREFIX}/items", query={"limit": "0"}), 422)
+    assert body["errors"][0]["loc"] == ["query", "limit"]
+    assert_problem(client.get(f"{PREFIX}/items", query={"limit": "abc"}), 422)
+
+
+def test_path_parameters(client: Client) -> None:
+    assert client.get(f"{PREFIX}/items/1").json["name"] == "one"
+    assert_problem(client.get(f"{PREFIX}/items/2"), 404)
+    # a non-integer id does not match the int route at all
+    assert_problem(client.get(f"{PREFIX}/items/abc"), 404)
+    assert client.get(f"{PREFIX}/tags/%ED%8E%98%ED%8A%B8").json == {"tag": "페트"}
+
+
+def test_none_is_204(client: Client) -> None:
+    result = client.delete(f"{PREFIX}/items/1")
+    assert result.status == 204
+    assert result.body == b""
+
+
+def test_unknown_route_is_404(client: Client) -> None:
+    body = assert_problem(client.get(f"{PREFIX}/nothing-here"), 404)
+    assert body["instance"] == f"{PREFIX}/nothing-here"
+
+
+def test_wrong_method_is_405_with_allow(client: Client) -> None:
+    result = client.put(f"{PREFIX}/items/1", json={})
+    assert_problem(result, 405)
+    assert result.headers["Allow"] == "DELETE, GET, HEAD"
+
+
+def test_head_answers_without_body(client: Client) -> None:
+    result = client.request("HEAD", "/healthz")
+    assert result.status == 200
+    assert result.body == b""
+
+
+def test_unhandled_error_is_generic_500_and_logged(client: Client, capfd: pytest.CaptureFixture) -> None:
+    result = client.get(f"{PREFIX}/boom", headers={"X-Request-Id": "req-boom-1"})
+    body = assert_problem(result, 500)
+    assert "secret" not in result.body.decode()
+    assert "Traceback" not in result.body.decode()
+    out = capfd.readouterr().out
+    error_lines = [json.loads(line) for line in out.splitlines() if '"unhandled error"' in line]
+    assert error_lines and error_lines[0]["request_id"] == "req-boom-1"
+    assert "secret internal detail" in error_lines[0]["exc"]
+    assert body["type"] == "urn:eco2:problem:internal"
+
+
+def test_response_that_breaks_its_model_is_500(client: Client) -> None:
+    assert_problem(client.get(f"{PREFIX}/bad-response"), 500)
+
+
+def test_auth_route_fails_closed_without_verifier(client: Client) -> None:
+    result = client.get(f"{PREFIX}/private")
+    assert_problem(result, 401)
+    assert result.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_request_id_echoed_or_generated(client: Client) -> None:
+    assert client.get("/healthz", headers={"X-Request-Id": "abc.123"}).headers["X-Request-Id"] == "abc.123"
+    generated = client.get("/healthz").headers["X-Request-Id"]
+    assert len(generated) == 32
+    injected = client.get("/healthz", headers={"X-Request-Id": "x" * 500}).headers["X-Request-Id"]
+    assert injected != "x" * 500
+
+
+def test_one_log_line_per_request(client: Client, capfd: pytest.CaptureFixture) -> None:
+    capfd.readouterr()
+    client.get(f"{PREFIX}/items/1", headers={"X-Request-Id": "log-check"})
+    lines = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
+    requests = [line for line in lines if line["msg"] == "request"]
+    assert len(requests) == 1
+    line = requests[0]
+    assert line["function"] == "fixture"
+    assert line["method"] == "GET"
+    assert line["route"] == f"{PREFIX}/items/{{item_id:int}}"
+    assert line["status"] == 200
+    assert line["request_id"] == "log-check"
+    assert isinstance(line["latency_ms"], float)
+    assert "cold_start" not in line
+
+
+def test_cold_start_flag_only_on_first_request(capfd: pytest.CaptureFixture) -> None:
+    fresh = Client(FIXTURE, env={"ECO2_ENV": "test"})
+    out = capfd.readouterr().out
+    start = [json.loads(line) for line in out.splitlines() if '"msg": "start"' in line]
+    assert start and {"import_ms", "init_ms"} <= set(start[-1])
+    fresh.get("/healthz")
+    fresh.get("/healthz")
+    lines = [json.loads(line) for line in capfd.readouterr().out.splitlines() if '"request"' in line]
+    assert [line.get("cold_start", False) for line in lines] == [True, False]
+
+
+def test_openapi_document_is_valid_and_complete(client: Client) -> None:
+    result = client.get(f"{PREFIX}/openapi.json")
+    assert result.status == 200
+    doc = result.json
+    validate(doc)
+    assert doc["openapi"] == "3.1.0"
+    ops = {(path, method) for path, item in doc["paths"].items() for method in item}
+    assert (f"{PREFIX}/items", "post") in ops
+    assert (f"{PREFIX}/items/{{item_id}}", "get") in ops  # converters are not OpenAPI syntax
+    item_param = doc["paths"][f"{PREFIX}/items/{{item_id}}"]["get"]["parameters"][0]
+    assert item_param["schema"]["type"] == "integer" and item_param["in"] == "path"
+    create = doc["paths"][f"{PREFIX}/items"]["post"]
+    assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/Item")
+    assert "201" in create["responses"]
+    listing = doc["paths"][f"{PREFIX}/items"]["get"]
+    names = {p["name"] for p in listing["parameters"]}
+    assert names == {"limit", "name"}
+    assert doc["paths"][f"{PREFIX}/private"]["get"]["security"]
+    assert "Problem" in doc["components"]["schemas"]
