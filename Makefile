@@ -26,7 +26,7 @@ migrate: install
 install: .venv/.installed
 
 .venv/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python 3.11
+	$(UV) sync --frozen
 	@touch $@
 
 .tools/bin/uv:
