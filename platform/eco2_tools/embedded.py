@@ -95,9 +95,10 @@ class EmbeddedPostgres:
         except KeyError:
             subprocess.run(["useradd", "--system", "--no-create-home", self.USER], check=True)
             entry = pwd.getpwnam(self.USER)
-        # The server user must be able to reach its data directory.
-        for parent in self.datadir.parents:
-            parent.chmod(parent.stat().st_mode | 0o005)
+        # The server user must be able to reach its binaries and its data
+        # directory: let others traverse (o+x, not read) the folders above them.
+        for parent in {*self.datadir.parents, *self.bin.parents}:
+            parent.chmod(parent.stat().st_mode | 0o001)
         for path in [self.datadir, *self.datadir.rglob("*")]:
             os.chown(path, entry.pw_uid, entry.pw_gid)
         self.run_as = entry
