@@ -28,7 +28,7 @@ from typing import Any, Callable, TypeVar
 from werkzeug.wrappers import Request, Response
 
 from eco2 import config, logs
-from eco2.problems import PROBLEM_JSON, Problem, from_validation_error, unauthorized, unavailable
+from eco2.problems import PROBLEM_JSON, Problem, from_validation_error, unavailable
 from eco2.routing import Match, Route, Router
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -85,7 +85,6 @@ class Function:
         logs.setup(self.settings.log_level)
         self.log = logs.get(name)
         self.router = Router()
-        self.verifier: Callable[[Call], Any] | None = None
         self._db: Any = None
         self._redis: Any = None
         self._openapi: bytes | None = None
@@ -94,6 +93,7 @@ class Function:
         self.route("GET", "/healthz", absolute=True, summary="Liveness")(healthz)
         self.route("GET", "/readyz", absolute=True, summary="Readiness")(readyz)
         self.route("GET", "/openapi.json", summary="This function's OpenAPI document")(openapi_document)
+        self.route("GET", "/session", auth=True, response=None, summary="The caller's verified token")(session)
 
     # -- declaring routes -------------------------------------------------
 
@@ -245,9 +245,9 @@ class Function:
         route = match.route
         call.params = match.params
         if route.auth:
-            if self.verifier is None:
-                raise unauthorized("This function has no token verifier configured.")
-            call.user = self.verifier(call)
+            from eco2.tokens import authenticate
+
+            call.user = authenticate(call)
         if route.query is not None:
             call.query = _validate(route.query, dict(request.args.items()), "query")
         if route.body is not None:
@@ -389,6 +389,12 @@ def readyz(call: Call) -> dict[str, str]:
     """Ready: start-up finished. Waits on no peer and no database on purpose:
     a cold start is as long as the slowest thing readiness waits for."""
     return {"status": "ready", "function": call.function.name}
+
+
+def session(call: Call) -> dict[str, Any]:
+    """Every function answers this with the verified token, or 401: the app (and
+    the tests) can check that a token is honoured, or refused, anywhere."""
+    return {"user_id": call.user.id, "expires_at": call.user.exp, "function": call.function.name}
 
 
 def openapi_document(call: Call) -> Response:

@@ -26,6 +26,13 @@ class Settings(BaseModel):
     db_pool_max: int = Field(4, ge=1, le=64, alias="ECO2_DB_POOL_MAX")
     db_timeout_seconds: float = Field(3.0, gt=0, le=60, alias="ECO2_DB_TIMEOUT_SECONDS")
     redis_timeout_seconds: float = Field(1.0, gt=0, le=30, alias="ECO2_REDIS_TIMEOUT_SECONDS")
+    # Token verification, in every function (eco2.tokens).
+    jwks: str | None = Field(None, alias="ECO2_JWKS")
+    jwks_file: str | None = Field(None, alias="ECO2_JWKS_FILE")
+    jwt_issuer: str = Field("eco2-auth", min_length=1, alias="ECO2_JWT_ISSUER")
+    jwt_audience: str = Field("eco2-app", min_length=1, alias="ECO2_JWT_AUDIENCE")
+    jwt_leeway_seconds: int = Field(30, ge=0, le=300, alias="ECO2_JWT_LEEWAY_SECONDS")
+    access_ttl_seconds: int = Field(900, ge=60, le=86400, alias="ECO2_ACCESS_TTL_SECONDS")
 
     @field_validator("database_url")
     @classmethod
@@ -39,6 +46,28 @@ class Settings(BaseModel):
     def _redis_url(cls, value: str | None) -> str | None:
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value or None
+
+
+    @field_validator("jwks")
+    @classmethod
+    def _jwks_json(cls, value: str | None) -> str | None:
+        if value:
+            import json
+
+            try:
+                keys = json.loads(value).get("keys")
+            except (ValueError, AttributeError):
+                raise ValueError("must be a JSON Web Key Set") from None
+            if not isinstance(keys, list):
+                raise ValueError("must be a JSON Web Key Set")
+        return value or None
+
+    @field_validator("jwks_file")
+    @classmethod
+    def _jwks_file_exists(cls, value: str | None) -> str | None:
+        if value and not os.path.isfile(value):
+            raise ValueError("no such file")
         return value or None
 
 

@@ -2,11 +2,8 @@
 
 Key names used anywhere in eco2 are listed here, in one place:
 
-====================================  =======================================
-key                                   meaning
-====================================  =======================================
-(none yet)
-====================================  =======================================
+Every key starts with ``eco2:``; each function below builds one kind of key
+and says what it holds and for how long.
 """
 
 from __future__ import annotations
@@ -19,6 +16,26 @@ if TYPE_CHECKING:
     import redis
 
     from eco2.config import Settings
+
+
+def denied_token(jti: str) -> str:
+    """A logged-out access token, until its expiry (eco2.tokens.deny)."""
+    return f"eco2:deny:{jti}"
+
+
+def user_revoked_before(user_id: str) -> str:
+    """Unix time: the user's tokens issued up to it are refused (account deleted, log out everywhere)."""
+    return f"eco2:revoked-before:{user_id}"
+
+
+def oauth_state(state: str) -> str:
+    """A pending social login: provider, PKCE verifier, nonce, return origin; 10 minutes, single use."""
+    return f"eco2:oauth-state:{state}"
+
+
+def rate_limit(bucket: str, client: str, window: int) -> str:
+    """Requests from one client in one fixed window of one limit."""
+    return f"eco2:rate:{bucket}:{client}:{window}"
 
 
 def connect(settings: "Settings") -> "redis.Redis":

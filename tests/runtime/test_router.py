@@ -160,7 +160,7 @@ def test_response_that_breaks_its_model_is_500(client: Client) -> None:
     assert_problem(client.get(f"{PREFIX}/bad-response"), 500)
 
 
-def test_auth_route_fails_closed_without_verifier(client: Client) -> None:
+def test_auth_route_without_token_is_401(client: Client) -> None:
     result = client.get(f"{PREFIX}/private")
     assert_problem(result, 401)
     assert result.headers["WWW-Authenticate"] == "Bearer"

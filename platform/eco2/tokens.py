@@ -1,0 +1,202 @@
+"""Access tokens: ES256 JWTs signed by auth, verified locally by every function.
+
+Verification needs only the public JWKS from configuration, never a call to
+the auth function (which may be scaled to zero), plus one Redis round trip for
+the denylist. Every failure is a 401; a Redis that cannot answer is a 503
+(fail closed). PyJWT and cryptography are imported on the first token, not at
+start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from eco2 import kv
+from eco2.problems import Problem, unauthorized
+
+if TYPE_CHECKING:
+    from eco2.app import Call
+    from eco2.config import Settings
+
+ALGORITHM = "ES256"
+REQUIRED_CLAIMS = ["iss", "aud", "sub", "jti", "iat", "exp"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The verified caller: ``id`` is the user's UUID, ``sid`` its refresh family."""
+
+    id: str
+    jti: str
+    iat: int
+    exp: int
+    sid: str | None = None
+
+
+def bearer_token(call: "Call") -> str | None:
+    """The access token from ``Authorization: Bearer`` or else the ``s_access`` cookie."""
+    header = call.request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return call.request.cookies.get("s_access") or None
+
+
+def load_jwks(settings: "Settings") -> dict[str, Any]:
+    """The public JWKS from ``ECO2_JWKS`` (JSON) or ``ECO2_JWKS_FILE``."""
+    if settings.jwks:
+        return json.loads(settings.jwks)
+    if settings.jwks_file:
+        return json.loads(Path(settings.jwks_file).read_text())
+    return {"keys": []}
+
+
+class Verifier:
+    """Checks a token's signature, claims and the Redis denylist."""
+
+    def __init__(self, settings: "Settings") -> None:
+        import jwt
+
+        self._jwt = jwt
+        self.settings = settings
+        self.keys: dict[str, Any] = {}
+        for jwk in load_jwks(settings).get("keys", []):
+            # Only P-256 signing keys count; anything else in the set is ignored,
+            # so an RSA or symmetric key can never be used to verify.
+            if jwk.get("kty") == "EC" and jwk.get("crv") == "P-256" and jwk.get("kid"):
+                self.keys[jwk["kid"]] = jwt.PyJWK.from_dict(jwk, algorithm=ALGORITHM).key
+
+    def decode(self, token: str) -> Principal:
+        """Signature and claims; raises a 401 Problem for anything wrong."""
+        jwt = self._jwt
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise unauthorized("The token is malformed.") from None
+        if header.get("alg") != ALGORITHM:
+            raise unauthorized("The token's algorithm is not accepted.")
+        key = self.keys.get(header.get("kid", ""))
+        if key is None:
+            raise unauthorized("The token was signed with an unknown key.")
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self.settings.jwt_audience,
+                issuer=self.settings.jwt_issuer,
+                leeway=self.settings.jwt_leeway_seconds,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.ExpiredSignatureError:
+            raise unauthorized("The token has expired.") from None
+        except jwt.PyJWTError:
+            raise unauthorized("The token is invalid.") from None
+        try:
+            user_id = str(uuid.UUID(str(claims["sub"])))
+        except ValueError:
+            raise unauthorized("The token is invalid.") from None
+        return Principal(
+            id=user_id,
+            jti=str(claims["jti"]),
+            iat=int(claims["iat"]),
+            exp=int(claims["exp"]),
+            sid=claims.get("sid"),
+        )
+
+    def check_revocation(self, principal: Principal, redis: Any) -> None:
+        """The denylist (logged-out jti) and the user's revoked-before mark."""
+        denied, revoked_before = redis.mget(
+            kv.denied_token(principal.jti), kv.user_revoked_before(principal.id)
+        )
+        if denied is not None:
+            raise unauthorized("The token has been revoked.")
+        if revoked_before is not None and principal.iat <= int(revoked_before):
+            raise unauthorized("The token has been revoked.")
+
+    def verify(self, call: "Call") -> Principal:
+        token = bearer_token(call)
+        if not token:
+            raise unauthorized()
+        principal = self.decode(token)
+        self.check_revocation(principal, call.redis)
+        return principal
+
+
+_verifiers: dict[int, Verifier] = {}
+_lock = threading.Lock()
+
+
+def authenticate(call: "Call") -> Principal:
+    """The runtime's check for ``auth=True`` routes, one Verifier per settings."""
+    key = id(call.settings)
+    verifier = _verifiers.get(key)
+    if verifier is None:
+        with _lock:
+            verifier = _verifiers.setdefault(key, Verifier(call.settings))
+    if not verifier.keys:
+        call.function.log.error("no ES256 key in ECO2_JWKS / ECO2_JWKS_FILE: every token is refused")
+    return verifier.verify(call)
+
+
+def deny(redis: Any, principal: Principal) -> None:
+    """Put ``principal``'s token on the denylist until it would expire anyway."""
+    ttl = principal.exp - int(time.time()) + 60  # outlive the verifier's leeway
+    if ttl > 0:
+        redis.set(kv.denied_token(principal.jti), b"1", ex=ttl)
+
+
+def revoke_all(redis: Any, user_id: str, access_ttl: int) -> None:
+    """Refuse every access token issued to ``user_id`` up to now."""
+    redis.set(kv.user_revoked_before(user_id), int(time.time()), ex=access_ttl + 120)
+
+
+class Signer:
+    """Issues access tokens with the PEM private key in ``ECO2_JWT_SIGNING_KEY_FILE``."""
+
+    def __init__(self, settings: "Settings", pem: bytes) -> None:
+        import jwt
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        self._jwt = jwt
+        self.settings = settings
+        self.private_key = load_pem_private_key(pem, password=None)
+        self.kid = public_jwk(self.private_key.public_key())["kid"]
+
+    def issue(self, user_id: str, ttl: int, sid: str | None = None, now: int | None = None) -> tuple[str, Principal]:
+        now = int(time.time()) if now is None else now
+        principal = Principal(id=user_id, jti=secrets.token_urlsafe(16), iat=now, exp=now + ttl, sid=sid)
+        claims: dict[str, Any] = {
+            "iss": self.settings.jwt_issuer,
+            "aud": self.settings.jwt_audience,
+            "sub": user_id,
+            "jti": principal.jti,
+            "iat": now,
+            "nbf": now,
+            "exp": principal.exp,
+        }
+        if sid:
+            claims["sid"] = sid
+        token = self._jwt.encode(claims, self.private_key, algorithm=ALGORITHM, headers={"kid": self.kid})
+        return token, principal
+
+
+def public_jwk(public_key: Any) -> dict[str, Any]:
+    """The JWK of a P-256 public key, with its RFC 7638 thumbprint as ``kid``."""
+    import base64
+    import hashlib
+
+    import jwt
+
+    full = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(public_key))
+    core = {k: full[k] for k in ("crv", "kty", "x", "y")}  # RFC 7638: required members, sorted
+    digest = hashlib.sha256(json.dumps(core, separators=(",", ":")).encode()).digest()
+    kid = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return {**core, "kid": kid, "use": "sig", "alg": ALGORITHM}
