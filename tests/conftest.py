@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from eco2.testing import Client
 from eco2_tools.embedded import EmbeddedPostgres, EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +48,7 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         yield server.url
     finally:
+        Client.close_all()  # the functions' pools, before their server goes away
         server.destroy()
 
 
@@ -118,7 +120,25 @@ def redis_url(redis_server: str) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def signing_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A key directory as `eco2 keys generate` makes it: signing.pem, jwks.json."""
+    from eco2_tools.keys import generate
+
+    directory = tmp_path_factory.mktemp("keys")
+    generate(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def key_env(signing_keys: Path) -> dict[str, str]:
+    return {
+        "ECO2_JWT_SIGNING_KEY_FILE": str(signing_keys / "signing.pem"),
+        "ECO2_JWKS_FILE": str(signing_keys / "jwks.json"),
+    }
+
+
 @pytest.fixture
-def function_env(database_url: str, redis_url: str) -> dict[str, str]:
+def function_env(database_url: str, redis_url: str, key_env: dict[str, str]) -> dict[str, str]:
     """Environment for a function under test, wired to the test servers."""
-    return {"ECO2_ENV": "test", "DATABASE_URL": database_url, "REDIS_URL": redis_url}
+    return {"ECO2_ENV": "test", "DATABASE_URL": database_url, "REDIS_URL": redis_url, **key_env}

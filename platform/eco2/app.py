@@ -107,10 +107,14 @@ class Function:
         response: Any = None,
         status: int = 200,
         auth: bool = False,
+        optional_body: bool = False,
         summary: str | None = None,
         absolute: bool = False,
     ) -> Callable[[F], F]:
-        """Declare a route; ``path`` is relative to the prefix unless ``absolute``."""
+        """Declare a route; ``path`` is relative to the prefix unless ``absolute``.
+
+        With ``optional_body`` an empty body is allowed and ``call.body`` is None.
+        """
 
         def register(handler: F) -> F:
             doc = (handler.__doc__ or "").strip().splitlines()
@@ -124,6 +128,7 @@ class Function:
                     response=response,
                     status=status,
                     auth=auth,
+                    optional_body=optional_body,
                     summary=summary or (doc[0] if doc else None),
                     tags=(self.name,),
                 )
@@ -250,7 +255,7 @@ class Function:
             call.user = authenticate(call)
         if route.query is not None:
             call.query = _validate(route.query, dict(request.args.items()), "query")
-        if route.body is not None:
+        if route.body is not None and not (route.optional_body and not body.strip()):
             if not _JSON_TYPE.match(request.headers.get("Content-Type", "")):
                 raise Problem(415, "The body must be application/json.", slug="unsupported-media-type")
             call.body = _validate_json(route.body, body)

@@ -115,7 +115,7 @@ def _operation(route: "Route", schemas: dict[Any, Any], components: dict[str, An
         op["parameters"] = parameters
     if route.body is not None:
         op["requestBody"] = {
-            "required": True,
+            "required": not route.optional_body,
             "content": {"application/json": {"schema": schemas[((key, "body"), "validation")]}},
         }
     responses: dict[str, Any] = {}

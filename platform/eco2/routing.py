@@ -22,6 +22,7 @@ class Route:
     response: Any = None
     status: int = 200
     auth: bool = False
+    optional_body: bool = False
     summary: str | None = None
     tags: tuple[str, ...] = ()
     params: dict[str, str | None] = field(default_factory=dict)

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import json as jsonlib
 import os
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from werkzeug.datastructures import Headers
+
 
 @dataclass
 class Result:
     status: int
-    headers: Mapping[str, str]
+    headers: Headers  # case-insensitive; ``headers.getlist("Set-Cookie")``
     body: bytes
 
     @property
@@ -46,7 +49,13 @@ def _environ(env: Mapping[str, str] | None) -> Iterator[None]:
 
 
 class Client:
-    """Call a function's routes in-process and get status, headers and JSON."""
+    """Call a function's routes in-process and get status, headers and JSON.
+
+    ``close()`` (or ``Client.close_all()`` at the end of a test session) closes
+    the database pool and Redis client the function opened.
+    """
+
+    _open: "weakref.WeakSet[Client]" = weakref.WeakSet()
 
     def __init__(self, source: str | Path, env: Mapping[str, str] | None = None, target: str = "handle"):
         import functions_framework
@@ -58,6 +67,20 @@ class Client:
         # keeps the original as ``__wrapped__``; Function.build() set ``function``.
         self.function = self.app.view_functions["run"].__wrapped__.function
         self._client = self.app.test_client()
+        Client._open.add(self)
+
+    def close(self) -> None:
+        fn = self.function
+        if fn._db is not None:  # noqa: SLF001 - only what was opened
+            fn._db.close()  # noqa: SLF001
+        if fn._redis is not None:  # noqa: SLF001
+            fn._redis.close()  # noqa: SLF001
+            fn._redis = None  # noqa: SLF001
+
+    @classmethod
+    def close_all(cls) -> None:
+        for client in list(cls._open):
+            client.close()
 
     def request(
         self,
@@ -75,7 +98,7 @@ class Client:
         elif data is not None:
             kwargs["data"] = data
         response = self._client.open(path, method=method, **kwargs)
-        return Result(response.status_code, dict(response.headers), response.get_data())
+        return Result(response.status_code, Headers(response.headers), response.get_data())
 
     def get(self, path: str, **kw: Any) -> Result:
         return self.request("GET", path, **kw)

@@ -134,23 +134,33 @@ _verifiers: dict[int, Verifier] = {}
 _lock = threading.Lock()
 
 
-def authenticate(call: "Call") -> Principal:
-    """The runtime's check for ``auth=True`` routes, one Verifier per settings."""
-    key = id(call.settings)
-    verifier = _verifiers.get(key)
-    if verifier is None:
+def verifier(settings: "Settings") -> Verifier:
+    """The Verifier for ``settings``, built once (keys parsed on first use)."""
+    key = id(settings)
+    found = _verifiers.get(key)
+    if found is None:
         with _lock:
-            verifier = _verifiers.setdefault(key, Verifier(call.settings))
-    if not verifier.keys:
+            found = _verifiers.setdefault(key, Verifier(settings))
+    return found
+
+
+def authenticate(call: "Call") -> Principal:
+    """The runtime's check for ``auth=True`` routes."""
+    checker = verifier(call.settings)
+    if not checker.keys:
         call.function.log.error("no ES256 key in ECO2_JWKS / ECO2_JWKS_FILE: every token is refused")
-    return verifier.verify(call)
+    return checker.verify(call)
 
 
-def deny(redis: Any, principal: Principal) -> None:
-    """Put ``principal``'s token on the denylist until it would expire anyway."""
-    ttl = principal.exp - int(time.time()) + 60  # outlive the verifier's leeway
-    if ttl > 0:
-        redis.set(kv.denied_token(principal.jti), b"1", ex=ttl)
+def deny(redis: Any, tokens: list[tuple[str, int]]) -> None:
+    """Put access tokens (jti, exp) on the denylist until they would expire anyway."""
+    now = int(time.time())
+    with redis.pipeline(transaction=False) as pipe:
+        for jti, exp in tokens:
+            ttl = exp - now + 60  # outlive the verifier's leeway
+            if ttl > 0:
+                pipe.set(kv.denied_token(jti), b"1", ex=ttl)
+        pipe.execute()
 
 
 def revoke_all(redis: Any, user_id: str, access_ttl: int) -> None:

@@ -39,3 +39,25 @@ def migrate(database_url: str, directory: Path | None) -> None:
 
     done = migrations.apply(database_url, directory or migrations.DEFAULT_DIR)
     click.echo(f"applied {len(done)} migration(s): {' '.join(done) or '-'}")
+
+
+@main.group()
+def keys() -> None:
+    """Access-token signing keys."""
+
+
+@keys.command("generate")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(".eco2/keys"), show_default=True, help="Key directory.")
+@click.option("--keep", default=1, show_default=True, type=int,
+              help="Retired keys whose public half stays in jwks.json.")
+def keys_generate(directory: Path, keep: int) -> None:
+    """Create a new P-256 signing key; the previous one is retired, not dropped.
+
+    Point the auth function at DIR/signing.pem (ECO2_JWT_SIGNING_KEY_FILE) and
+    every function at DIR/jwks.json (ECO2_JWKS_FILE).
+    """
+    from eco2_tools.keys import generate
+
+    jwk = generate(directory, keep=keep)
+    click.echo(f"new signing key {jwk['kid']} in {directory / 'signing.pem'}; public keys in {directory / 'jwks.json'}")

@@ -25,9 +25,9 @@ def spec(request: pytest.FixtureRequest) -> FunctionSpec:
 
 
 @pytest.fixture(scope="module")
-def client(spec: FunctionSpec, database_url: str, redis_server: str) -> Client:
+def client(spec: FunctionSpec, database_url: str, redis_server: str, key_env: dict[str, str]) -> Client:
     env = {"ECO2_ENV": "test", "DATABASE_URL": database_url, "REDIS_URL": redis_server,
-           "ECO2_MAX_BODY_BYTES": str(LIMIT)}
+           "ECO2_MAX_BODY_BYTES": str(LIMIT), **key_env}
     return Client(spec.source, env=env)
 
 

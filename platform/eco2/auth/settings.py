@@ -1,0 +1,86 @@
+"""Settings of the auth function, beyond the runtime's."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+
+from eco2.config import Settings
+
+PROVIDERS = ("google", "kakao", "naver")
+
+
+class AuthSettings(Settings):
+    signing_key_file: str = Field(alias="ECO2_JWT_SIGNING_KEY_FILE")
+    refresh_ttl_seconds: int = Field(14 * 86400, ge=3600, le=90 * 86400, alias="ECO2_REFRESH_TTL_SECONDS")
+    cookie_domain: str | None = Field(None, alias="ECO2_COOKIE_DOMAIN")
+    # Origins the app runs on; after a social login the browser returns to one
+    # of these and nowhere else. The first is the default.
+    app_origins: list[str] = Field(default_factory=list, alias="ECO2_APP_ORIGINS")
+    # Where the auth function is reached from outside: the OAuth redirect_uri base.
+    public_url: str = Field("http://localhost:8080", alias="ECO2_AUTH_PUBLIC_URL")
+    google_client_id: str | None = Field(None, alias="ECO2_OAUTH_GOOGLE_CLIENT_ID")
+    google_client_secret: str | None = Field(None, alias="ECO2_OAUTH_GOOGLE_CLIENT_SECRET")
+    kakao_client_id: str | None = Field(None, alias="ECO2_OAUTH_KAKAO_CLIENT_ID")
+    kakao_client_secret: str | None = Field(None, alias="ECO2_OAUTH_KAKAO_CLIENT_SECRET")
+    naver_client_id: str | None = Field(None, alias="ECO2_OAUTH_NAVER_CLIENT_ID")
+    naver_client_secret: str | None = Field(None, alias="ECO2_OAUTH_NAVER_CLIENT_SECRET")
+    # {"google": {"authorize_url": ..., "token_url": ..., "userinfo_url": ...}}:
+    # replaces a provider's endpoints (a test provider, a staging tenant).
+    oauth_endpoints: dict[str, dict[str, str]] = Field(default_factory=dict, alias="ECO2_OAUTH_ENDPOINTS")
+    # Hosts the server may call for token exchange and profiles: an allow-list,
+    # so that configuration cannot point the server at an internal address.
+    oauth_allowed_hosts: list[str] = Field(
+        default_factory=lambda: [
+            "oauth2.googleapis.com", "openidconnect.googleapis.com",
+            "kauth.kakao.com", "kapi.kakao.com", "nid.naver.com", "openapi.naver.com",
+        ],
+        alias="ECO2_OAUTH_ALLOWED_HOSTS",
+    )
+    rate_limit_per_minute: int = Field(30, ge=1, le=10_000, alias="ECO2_RATE_LIMIT_PER_MINUTE")
+    # How many proxies in front of us append to X-Forwarded-For (ALB, Kourier,
+    # the dev gateway); the client is the address that many hops from the right.
+    trusted_proxy_hops: int = Field(0, ge=0, le=5, alias="ECO2_TRUSTED_PROXY_HOPS")
+
+    @field_validator("app_origins", "oauth_allowed_hosts", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("oauth_endpoints", mode="before")
+    @classmethod
+    def _json(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) and value else value or {}
+
+    @field_validator("app_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+                raise ValueError("each entry must be an origin like https://app.example.com")
+        return [origin.rstrip("/") for origin in value]
+
+    @field_validator("oauth_endpoints")
+    @classmethod
+    def _known_providers(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        unknown = set(value) - set(PROVIDERS)
+        if unknown:
+            raise ValueError(f"unknown providers {sorted(unknown)}")
+        return value
+
+    @field_validator("signing_key_file")
+    @classmethod
+    def _key_exists(cls, value: str) -> str:
+        if not os.path.isfile(value):
+            raise ValueError("no such file")
+        return value
+
+    def client(self, provider: str) -> tuple[str | None, str | None]:
+        return getattr(self, f"{provider}_client_id"), getattr(self, f"{provider}_client_secret")

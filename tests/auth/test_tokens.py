@@ -1,0 +1,231 @@
+"""Tokens: attacks on verification, refresh rotation and reuse, logout everywhere."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from eco2.testing import Client
+from eco2_tools.functions import discover
+
+from .conftest import AUTH, Flow, bearer
+
+ISS, AUD = "eco2-auth", "eco2-app"
+
+
+@pytest.fixture
+def session(flow: Flow) -> dict:
+    return flow.login("google", {"id": f"g-{uuid.uuid4()}", "name": "tester"})
+
+
+@pytest.fixture
+def private_key(signing_keys: Path):
+    return serialization.load_pem_private_key((signing_keys / "signing.pem").read_bytes(), password=None)
+
+
+@pytest.fixture
+def kid(signing_keys: Path) -> str:
+    return json.loads((signing_keys / "jwks.json").read_text())["keys"][0]["kid"]
+
+
+def claims(**overrides) -> dict:
+    now = int(time.time())
+    base = {"iss": ISS, "aud": AUD, "sub": str(uuid.uuid4()), "jti": uuid.uuid4().hex,
+            "iat": now, "nbf": now, "exp": now + 600}
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def assert_refused(client: Client, token: str) -> None:
+    result = client.get("/api/v1/auth/session", headers=bearer(token))
+    assert result.status == 401, result.body
+    assert result.content_type == "application/problem+json"
+
+
+def test_a_good_token_is_accepted(auth: Client, private_key, kid: str) -> None:
+    token = jwt.encode(claims(), private_key, algorithm="ES256", headers={"kid": kid})
+    assert auth.get("/api/v1/auth/session", headers=bearer(token)).status == 200
+
+
+def test_alg_none(auth: Client, kid: str) -> None:
+    header = b64(json.dumps({"alg": "none", "typ": "JWT", "kid": kid}).encode())
+    assert_refused(auth, f"{header}.{b64(json.dumps(claims()).encode())}.")
+
+
+def test_hs256_with_the_public_key_as_secret(auth: Client, signing_keys: Path, kid: str) -> None:
+    public_pem = serialization.load_pem_private_key(
+        (signing_keys / "signing.pem").read_bytes(), password=None
+    ).public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode())
+    payload = b64(json.dumps(claims()).encode())
+    import hashlib
+    import hmac
+
+    signature = b64(hmac.new(public_pem, f"{header}.{payload}".encode(), hashlib.sha256).digest())
+    assert_refused(auth, f"{header}.{payload}.{signature}")
+
+
+def test_wrong_kid(auth: Client) -> None:
+    other = ec.generate_private_key(ec.SECP256R1())
+    assert_refused(auth, jwt.encode(claims(), other, algorithm="ES256", headers={"kid": "someone-else"}))
+
+
+def test_right_kid_wrong_key(auth: Client, kid: str) -> None:
+    other = ec.generate_private_key(ec.SECP256R1())
+    assert_refused(auth, jwt.encode(claims(), other, algorithm="ES256", headers={"kid": kid}))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"exp": int(time.time()) - 3600},                       # expired
+        {"nbf": int(time.time()) + 3600},                       # not yet valid
+        {"iat": int(time.time()) + 3600},                       # issued in the future
+        {"iss": "someone-else"},
+        {"aud": "another-app"},
+        {"sub": None},
+        {"jti": None},
+        {"exp": None},
+        {"sub": "not-a-uuid"},
+    ],
+    ids=["expired", "nbf", "iat-future", "iss", "aud", "no-sub", "no-jti", "no-exp", "sub-not-uuid"],
+)
+def test_bad_claims(auth: Client, private_key, kid: str, bad: dict) -> None:
+    assert_refused(auth, jwt.encode(claims(**bad), private_key, algorithm="ES256", headers={"kid": kid}))
+
+
+def test_small_clock_skew_is_tolerated(auth: Client, private_key, kid: str) -> None:
+    token = jwt.encode(claims(exp=int(time.time()) - 5), private_key, algorithm="ES256", headers={"kid": kid})
+    assert auth.get("/api/v1/auth/session", headers=bearer(token)).status == 200
+
+
+def test_tampered_payload(auth: Client, session: dict) -> None:
+    header, payload, signature = session["access_token"].split(".")
+    data = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    data["sub"] = str(uuid.uuid4())
+    assert_refused(auth, f"{header}.{b64(json.dumps(data).encode())}.{signature}")
+
+
+@pytest.mark.parametrize("garbage", ["", "x", "a.b.c", "Bearer", "." * 3, "eyJ" * 50])
+def test_garbage(auth: Client, garbage: str) -> None:
+    result = auth.get("/api/v1/auth/session", headers={"Authorization": f"Bearer {garbage}"})
+    assert result.status == 401
+
+
+def test_cookie_is_accepted(auth: Client, session: dict) -> None:
+    auth._client.set_cookie("s_access", session["access_token"])  # noqa: SLF001
+    try:
+        assert auth.get("/api/v1/auth/me").status == 200
+    finally:
+        auth._client.delete_cookie("s_access")  # noqa: SLF001
+
+
+def refresh(auth: Client, token: str):
+    return auth.post("/api/v1/auth/refresh", json={"refresh_token": token})
+
+
+def test_refresh_rotates(auth: Client, session: dict) -> None:
+    result = refresh(auth, session["refresh_token"])
+    assert result.status == 200
+    rotated = result.json
+    assert rotated["refresh_token"] != session["refresh_token"]
+    assert rotated["user_id"] == session["user_id"]
+    assert auth.get("/api/v1/auth/me", headers=bearer(rotated["access_token"])).status == 200
+    assert refresh(auth, rotated["refresh_token"]).status == 200
+
+
+def test_refresh_from_cookie(auth: Client, session: dict) -> None:
+    auth._client.set_cookie("s_refresh", session["refresh_token"], path="/api/v1/auth")  # noqa: SLF001
+    try:
+        assert auth.post("/api/v1/auth/refresh").status == 200
+    finally:
+        auth._client.delete_cookie("s_refresh", path="/api/v1/auth")  # noqa: SLF001
+
+
+def test_reuse_revokes_the_whole_family(auth: Client, session: dict) -> None:
+    first = refresh(auth, session["refresh_token"]).json
+    second = refresh(auth, first["refresh_token"]).json
+    reuse = refresh(auth, session["refresh_token"])  # the stolen original, replayed
+    assert reuse.status == 401
+    # every token of the family is now dead, including the newest pair
+    assert refresh(auth, second["refresh_token"]).status == 401
+    assert_refused(auth, second["access_token"])
+    assert_refused(auth, first["access_token"])
+
+
+def test_unknown_refresh_token(auth: Client) -> None:
+    assert refresh(auth, "made-up").status == 401
+    assert auth.post("/api/v1/auth/refresh").status == 401
+
+
+def test_twenty_parallel_refreshes_one_wins(auth_env: dict[str, str], flow: Flow) -> None:
+    tokens = flow.login("kakao", {"id": str(uuid.uuid4().int % 10**9)})
+    clients = [Client(AUTH, env=auth_env) for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(lambda i: refresh(clients[i % 4], tokens["refresh_token"]).status, range(20)))
+    assert statuses.count(200) == 1, statuses
+    assert statuses.count(401) == 19
+
+
+def test_logout_refuses_the_token_at_every_function(auth: Client, auth_env: dict[str, str], session: dict) -> None:
+    token = session["access_token"]
+    functions = [Client(spec.source, env=auth_env) for spec in discover()]
+    for client in functions:
+        assert client.get(f"{client.function.prefix}/session", headers=bearer(token)).status == 200
+    assert auth.post("/api/v1/auth/logout", headers=bearer(token)).status == 204
+    for client in functions:
+        result = client.get(f"{client.function.prefix}/session", headers=bearer(token))
+        assert result.status == 401, client.function.name
+    assert refresh(auth, session["refresh_token"]).status == 401
+
+
+def test_logout_clears_cookies(auth: Client, session: dict) -> None:
+    result = auth.post("/api/v1/auth/logout", headers=bearer(session["access_token"]))
+    cleared = result.headers.getlist("Set-Cookie")
+    assert any(c.startswith("s_access=;") for c in cleared)
+    assert any(c.startswith("s_refresh=;") for c in cleared)
+
+
+def test_dev_login_only_in_dev(auth: Client, auth_env: dict[str, str]) -> None:
+    assert auth.post("/api/v1/auth/dev/login", json={"nickname": "dev"}).status == 404
+    dev = Client(AUTH, env={**auth_env, "ECO2_ENV": "dev"})
+    first = dev.post("/api/v1/auth/dev/login", json={"nickname": "  초록씨앗 "})
+    assert first.status == 200
+    again = dev.post("/api/v1/auth/dev/login", json={"nickname": "초록씨앗"})
+    assert again.json["user_id"] == first.json["user_id"]
+    me = dev.get("/api/v1/auth/me", headers=bearer(first.json["access_token"])).json
+    assert me["nickname"] == "초록씨앗" and me["providers"] == ["dev"]
+    assert dev.post("/api/v1/auth/dev/login", json={"nickname": "x"}).status == 422
+
+
+def test_rate_limit(auth_env: dict[str, str]) -> None:
+    limited = Client(AUTH, env={**auth_env, "ECO2_RATE_LIMIT_PER_MINUTE": "3"})
+    statuses = [limited.get("/api/v1/auth/google").status for _ in range(4)]
+    if statuses[-1] == 200:  # the minute turned over between requests: once more
+        statuses = [limited.get("/api/v1/auth/google").status for _ in range(4)]
+    assert statuses[-1] == 429
+    result = limited.get("/api/v1/auth/google")
+    assert 1 <= int(result.headers["Retry-After"]) <= 60
+
+
+def test_redis_down_fails_closed_but_public_routes_work(auth_env: dict[str, str], session: dict) -> None:
+    down = {**auth_env, "REDIS_URL": "redis://127.0.0.1:1/0"}
+    for spec in discover():
+        client = Client(spec.source, env=down)
+        result = client.get(f"{spec.prefix}/session", headers=bearer(session["access_token"]))
+        assert result.status == 503, spec.name
+        assert "Retry-After" in result.headers
+        assert client.get(f"{spec.prefix}/openapi.json").status == 200
