@@ -53,8 +53,12 @@ def discover(directory: Path = DEFAULT_DIR) -> list[Migration]:
     return found
 
 
-def apply(conninfo: str, directory: Path = DEFAULT_DIR) -> list[str]:
-    """Apply pending migrations; return the versions applied by this call."""
+def apply(conninfo: str, directory: Path = DEFAULT_DIR, *, seed: bool | None = None) -> list[str]:
+    """Apply pending migrations; return the versions applied by this call.
+
+    With ``seed`` (the default for the project's own migrations) the reference
+    data of :mod:`eco2.seeds` is loaded too, in the same transaction.
+    """
     import psycopg
 
     migrations = discover(directory)
@@ -86,6 +90,10 @@ def apply(conninfo: str, directory: Path = DEFAULT_DIR) -> list[str]:
                     (migration.version, migration.name, migration.checksum),
                 )
                 done.append(migration.version)
+            if seed if seed is not None else directory == DEFAULT_DIR:
+                from eco2 import seeds
+
+                seeds.apply(conn)
     return done
 
 

@@ -34,7 +34,8 @@ def dev(port: int, idle_seconds: float) -> None:
 @click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=None, help="Migrations folder (default: the runtime's own).")
 def migrate(database_url: str, directory: Path | None) -> None:
-    """Apply pending SQL migrations under an advisory lock (safe to run concurrently)."""
+    """Apply pending SQL migrations under an advisory lock (safe to run concurrently),
+    then load the shipped reference data (with the runtime's own migrations)."""
     from eco2 import migrate as migrations
 
     done = migrations.apply(database_url, directory or migrations.DEFAULT_DIR)
@@ -61,3 +62,36 @@ def keys_generate(directory: Path, keep: int) -> None:
 
     jwk = generate(directory, keep=keep)
     click.echo(f"new signing key {jwk['kid']} in {directory / 'signing.pem'}; public keys in {directory / 'jwks.json'}")
+
+
+@main.group()
+def seed() -> None:
+    """Importers: write eco2's own data files from the original app's reference data.
+
+    The output is committed; the runtime never reads the sources.
+    """
+
+
+SOURCE = click.option(
+    "--source", type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("../shared/data/eco2-original"), show_default=True,
+    help="The original app's reference data folder.",
+)
+
+
+@seed.command("characters")
+@SOURCE
+def seed_characters(source: Path) -> None:
+    """The character catalog (platform/eco2/data/characters.json)."""
+    from eco2_tools.importers import characters
+
+    click.echo(characters.run(source))
+
+
+@seed.command("locations")
+@SOURCE
+def seed_locations(source: Path) -> None:
+    """Collection points and zero-waste shops (platform/eco2/data/locations/)."""
+    from eco2_tools.importers import locations
+
+    click.echo(locations.run(source))
