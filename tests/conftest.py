@@ -142,3 +142,30 @@ def key_env(signing_keys: Path) -> dict[str, str]:
 def function_env(database_url: str, redis_url: str, key_env: dict[str, str]) -> dict[str, str]:
     """Environment for a function under test, wired to the test servers."""
     return {"ECO2_ENV": "test", "DATABASE_URL": database_url, "REDIS_URL": redis_url, **key_env}
+
+
+@pytest.fixture
+def make_user(database_url: str, key_env: dict[str, str], signing_keys: Path):
+    """``make_user(nickname=None) -> (user_id, access_token)``: a user in
+    auth.users and a token signed as the auth function signs them."""
+    import psycopg
+
+    from eco2 import config
+    from eco2.tokens import Signer
+
+    settings = config.load(environ=key_env)
+    signer = Signer(settings, (signing_keys / "signing.pem").read_bytes())
+
+    def make(nickname: str | None = None) -> tuple[str, str]:
+        with psycopg.connect(database_url) as conn:
+            (user_id,) = conn.execute(
+                "INSERT INTO auth.users (nickname) VALUES (%s) RETURNING id", (nickname,)
+            ).fetchone()
+        token, _ = signer.issue(str(user_id), settings.access_ttl_seconds)
+        return str(user_id), token
+
+    return make
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -1,7 +1,222 @@
-"""my: The user's profile, points balance and ledger, and scan history."""
+"""my: the user's profile, points balance and ledger, scan history and characters."""
 
-from eco2 import Function
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from eco2 import Call, Function, Problem
+from eco2.pagination import PageQuery
 
 fn = Function("my", "/api/v1/user")
+
+
+class PointsSummary(BaseModel):
+    balance: int
+    lifetime: int
+    level: int
+    level_name: str
+    next_level_at: int | None
+
+
+class Profile(BaseModel):
+    user_id: UUID
+    nickname: str
+    phone_number: str | None
+    email: str | None
+    provider: str | None
+    created_at: datetime
+    last_login_at: datetime | None
+    points: PointsSummary
+
+
+class ProfilePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    nickname: str | None = Field(None, description="2–20 characters, trimmed")
+    phone_number: str | None = Field(None, description="010-XXXX-XXXX; +82 accepted; null clears it")
+
+    @field_validator("nickname")
+    @classmethod
+    def _nickname(cls, value: str | None) -> str | None:
+        if value is None:
+            raise ValueError("nickname cannot be cleared")
+        value = value.strip()
+        if not 2 <= len(value) <= 20:
+            raise ValueError("nickname must be 2 to 20 characters")
+        return value
+
+    @field_validator("phone_number")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        from eco2.profiles import normalize_phone
+
+        return None if value is None else normalize_phone(value)
+
+    @model_validator(mode="after")
+    def _something(self) -> "ProfilePatch":
+        if not self.model_fields_set:
+            raise ValueError("no changes given")
+        return self
+
+
+class LedgerEntry(BaseModel):
+    id: int
+    amount: int
+    reason: str
+    source_id: str
+    note: str | None
+    created_at: datetime
+
+
+class LedgerPage(BaseModel):
+    items: list[LedgerEntry]
+    next_cursor: str | None
+
+
+class ScanEntry(BaseModel):
+    id: UUID
+    created_at: datetime
+    major_category: str
+    middle_category: str | None
+    item: str | None
+    recyclable: bool
+    correct: bool
+    missing_steps: list[str]
+    points: int
+    character_code: str | None
+
+
+class ScanPage(BaseModel):
+    items: list[ScanEntry]
+    next_cursor: str | None
+
+
+class OwnedCharacter(BaseModel):
+    code: str
+    name: str
+    category: str | None
+    items: list[str]
+    tip: str
+    acquired_at: datetime
+
+
+class Ownership(BaseModel):
+    code: str
+    name: str
+    owned: bool
+    acquired_at: datetime | None
+
+
+def _summary(conn: Any, user_id: str) -> PointsSummary:
+    from eco2 import points
+
+    balance, lifetime = points.totals(conn, user_id)
+    level = points.level_for(lifetime)
+    return PointsSummary(balance=balance, lifetime=lifetime, level=level.level,
+                         level_name=level.name, next_level_at=level.next_level_at)
+
+
+def _profile(conn: Any, user_id: str) -> Profile:
+    from eco2 import profiles
+
+    if profiles.ensure(conn, user_id) is None:
+        raise Problem(404, "The user no longer exists.", slug="not-found")
+    return Profile(**profiles.get(conn, user_id), points=_summary(conn, user_id))
+
+
+@fn.get("/me", auth=True, response=Profile)
+def me(call: Call) -> Profile:
+    """The profile, created on first read (with 이코 as a welcome)."""
+    with call.db.transaction() as conn:
+        return _profile(conn, call.user.id)
+
+
+@fn.patch("/me", auth=True, body=ProfilePatch, response=Profile)
+def edit(call: Call) -> Profile:
+    """Change the nickname and/or phone number."""
+    from eco2 import profiles
+
+    with call.db.transaction() as conn:
+        _profile(conn, call.user.id)
+        profiles.update(conn, call.user.id, call.body.model_dump(include=call.body.model_fields_set))
+        return _profile(conn, call.user.id)
+
+
+@fn.delete("/me", auth=True, status=204)
+def delete(call: Call) -> None:
+    """Erase the account in every schema and revoke all of its tokens."""
+    from eco2 import profiles, tokens
+
+    # Revoke first: if Redis cannot answer, nothing is deleted (503), and a
+    # deletion never leaves the user's tokens working.
+    tokens.revoke_all(call.redis, call.user.id, call.settings.access_ttl_seconds)
+    with call.db.transaction() as conn:
+        live = profiles.delete_account(conn, call.user.id)
+    tokens.deny(call.redis, live + [(call.user.jti, call.user.exp)])
+
+
+@fn.get("/me/points", auth=True, response=PointsSummary)
+def points_summary(call: Call) -> PointsSummary:
+    """Balance, lifetime points and level."""
+    with call.db.transaction() as conn:
+        return _summary(conn, call.user.id)
+
+
+@fn.get("/me/points/history", auth=True, query=PageQuery, response=LedgerPage)
+def points_history(call: Call) -> LedgerPage:
+    """The points ledger, newest first."""
+    from eco2 import pagination, points
+
+    after = pagination.decode(call.query.cursor, int)
+    with call.db.transaction() as conn:
+        rows = points.history(conn, call.user.id, after[0] if after else None, call.query.limit + 1)
+    page, more = rows[: call.query.limit], len(rows) > call.query.limit
+    return LedgerPage(items=page, next_cursor=pagination.encode(page[-1]["id"]) if more else None)
+
+
+@fn.get("/me/scans", auth=True, query=PageQuery, response=ScanPage)
+def scan_history(call: Call) -> ScanPage:
+    """The user's scans, newest first."""
+    from eco2 import pagination, scans
+
+    after = pagination.decode(call.query.cursor, datetime.fromisoformat, UUID)
+    with call.db.transaction() as conn:
+        rows = scans.history(conn, call.user.id, after, call.query.limit + 1)
+    page, more = rows[: call.query.limit], len(rows) > call.query.limit
+    last = page[-1] if page else None
+    return ScanPage(items=page, next_cursor=pagination.encode(last["created_at"], last["id"]) if more else None)
+
+
+@fn.get("/me/characters", auth=True, response=list[OwnedCharacter])
+def my_characters(call: Call) -> list[OwnedCharacter]:
+    """The characters the user owns, in catalog order."""
+    from eco2 import characters
+
+    with call.db.transaction() as conn:
+        _profile(conn, call.user.id)
+        owned = characters.owned(conn, call.user.id)
+    return [
+        OwnedCharacter(code=c.code, name=c.name, category=c.category, items=list(c.items), tip=c.tip,
+                       acquired_at=owned[c.code])
+        for c in characters.catalog() if c.code in owned
+    ]
+
+
+@fn.get("/me/characters/{code}/ownership", auth=True, response=Ownership)
+def ownership(call: Call) -> Ownership:
+    """Whether the user owns one character."""
+    from eco2 import characters
+
+    character = characters.by_code(call.params["code"])
+    if character is None:
+        raise Problem(404, "No such character.", slug="not-found")
+    with call.db.transaction() as conn:
+        acquired = characters.owned(conn, call.user.id).get(character.code)
+    return Ownership(code=character.code, name=character.name, owned=acquired is not None, acquired_at=acquired)
+
 
 handle = fn.build()

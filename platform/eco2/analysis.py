@@ -1,0 +1,55 @@
+"""The character analysis: the collection so far and what to do next."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eco2 import characters, scans
+
+
+def analyse(conn: Any, user_id: str) -> dict[str, Any]:
+    owned = characters.owned(conn, user_id)
+    per_category = scans.by_category(conn, user_id)
+    scanned = {row["category"]: row for row in per_category}
+    entries = []
+    for c in characters.catalog():
+        entry: dict[str, Any] = {"code": c.code, "name": c.name, "category": c.category,
+                                 "owned": c.code in owned, "acquired_at": owned.get(c.code)}
+        if c.code not in owned:
+            entry["how_to_earn"] = (
+                f"'{c.category}' 품목을 올바르게 분리해 스캔하면 만날 수 있어요. {c.tip}"
+                if c.category else "프로필을 처음 열면 만날 수 있어요."
+            )
+        entries.append(entry)
+    # Scanned recyclables whose character is still missing because a step was skipped.
+    blocked = [
+        {"category": row["category"], "code": match.code, "missing_steps": row["last_missing_steps"]}
+        for row in per_category
+        if (match := characters.for_category(row["category"])) and match.code not in owned
+        and row["last_missing_steps"]
+    ]
+    return {
+        "owned": len(owned),
+        "total": len(characters.catalog()),
+        "characters": entries,
+        "scans_by_category": per_category,
+        "blocked": blocked,
+        "suggestion": _suggest(owned, scanned, blocked),
+    }
+
+
+def _suggest(owned: dict[str, Any], scanned: dict[str, Any], blocked: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The nearest character: one a skipped step is keeping back, else the
+    category the user scans most without owning it, else the first unowned."""
+    if blocked:
+        first = blocked[0]
+        c = characters.by_code(first["code"])
+        return {"code": c.code, "name": c.name, "reason": "missing_step", "missing_steps": first["missing_steps"]}
+    candidates = [c for c in characters.catalog() if c.category and c.code not in owned]
+    if not candidates:
+        return None
+    candidates.sort(key=lambda c: -scanned.get(c.category, {}).get("scans", 0))
+    c = candidates[0]
+    reason = "scanned_often" if c.category in scanned else "new_category"
+    return {"code": c.code, "name": c.name, "reason": reason, "missing_steps": []}
+

@@ -1,0 +1,44 @@
+"""Opaque keyset cursors: the position after the last row of a page.
+
+A cursor is base64url JSON of the sort key of the page's last row; the next
+page continues strictly after it, so rows inserted meanwhile never shift it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from eco2.problems import Problem
+
+
+class PageQuery(BaseModel):
+    cursor: str | None = Field(None, max_length=256, description="next_cursor of the previous page")
+    limit: int = Field(20, ge=1, le=100)
+
+
+def encode(*key: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key), default=str).encode()).decode().rstrip("=")
+
+
+def decode(cursor: str | None, *types: type) -> tuple[Any, ...] | None:
+    """The key in ``cursor``, each part converted by ``types``; a 422 for any
+    cursor this service did not make."""
+    if cursor is None:
+        return None
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(raw, list) or len(raw) != len(types):
+            raise ValueError
+        return tuple(kind(value) for kind, value in zip(types, raw))
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise Problem(
+            422,
+            "The cursor is not valid.",
+            slug="validation",
+            errors=[{"loc": ["query", "cursor"], "msg": "not a cursor from this service", "type": "cursor"}],
+        ) from None

@@ -1,0 +1,94 @@
+"""The user's profile (schema ``my``): created on first read, with a generated
+eco nickname when the sign-in gave none, and the mascot 이코 as a welcome."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from eco2 import characters, points
+
+# The project's own word lists for generated nicknames: adjective + noun.
+ADJECTIVES = ("초록", "맑은", "푸른", "싱그러운", "반짝이는", "부지런한", "상쾌한", "산뜻한", "다정한", "씩씩한")
+NOUNS = ("새싹", "숲지기", "지구친구", "나무", "고래", "다람쥐", "꿀벌", "분리왕", "이코친구", "바람")
+
+_PHONE = re.compile(r"^(?:\+?82[-\s]?0?|0)10[-\s]?(\d{4})[-\s]?(\d{4})$")
+
+
+def generated_nickname() -> str:
+    return secrets.choice(ADJECTIVES) + secrets.choice(NOUNS)
+
+
+def normalize_phone(raw: str) -> str:
+    """``010-XXXX-XXXX`` from 01012345678, 010 1234 5678, +82 10-1234-5678, ...;
+    ValueError for anything else."""
+    m = _PHONE.match(raw.strip())
+    if not m:
+        raise ValueError("must be a Korean mobile number like 010-1234-5678")
+    return f"010-{m.group(1)}-{m.group(2)}"
+
+
+def ensure(conn: Any, user_id: str) -> bool | None:
+    """Create the profile if it does not exist yet; True when it was created,
+    None when there is no such user. The first read also grants the mascot
+    and its points."""
+    user = conn.execute("SELECT nickname FROM auth.users WHERE id = %s FOR SHARE", (user_id,)).fetchone()
+    if user is None:
+        return None
+    auth_nickname = user[0]
+    nickname = auth_nickname if auth_nickname and 2 <= len(auth_nickname.strip()) <= 20 else generated_nickname()
+    created = conn.execute(
+        """INSERT INTO my.profiles (user_id, nickname) VALUES (%s, %s)
+           ON CONFLICT (user_id) DO NOTHING RETURNING 1""",
+        (user_id, nickname.strip()),
+    ).fetchone()
+    if created:
+        mascot = characters.mascot()
+        if characters.grant(conn, user_id, mascot.code, "onboarding", user_id):
+            points.credit(conn, user_id, "character", mascot.code, points.NEW_CHARACTER)
+    return created is not None
+
+
+def get(conn: Any, user_id: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        """SELECT p.user_id, p.nickname, p.phone_number, p.created_at, u.email, u.last_login_at,
+                  (SELECT s.provider FROM auth.social_accounts s WHERE s.user_id = p.user_id
+                    ORDER BY s.last_login_at DESC LIMIT 1)
+             FROM my.profiles p JOIN auth.users u ON u.id = p.user_id
+            WHERE p.user_id = %s""",
+        (user_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    keys = ("user_id", "nickname", "phone_number", "created_at", "email", "last_login_at", "provider")
+    return dict(zip(keys, row))
+
+
+EDITABLE = ("nickname", "phone_number")
+
+
+def update(conn: Any, user_id: str, changes: dict[str, Any]) -> None:
+    """Set the given editable columns; other keys are ignored."""
+    from psycopg import sql
+
+    columns = [c for c in EDITABLE if c in changes]
+    if not columns:
+        return
+    query = sql.SQL("UPDATE my.profiles SET {}, updated_at = now() WHERE user_id = %s").format(
+        sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in columns)
+    )
+    conn.execute(query, (*[changes[c] for c in columns], user_id))
+
+
+def delete_account(conn: Any, user_id: str) -> list[tuple[str, int]]:
+    """Erase the user everywhere (every per-user table cascades from auth.users);
+    returns (jti, exp) of access tokens still alive, for the denylist."""
+    live = conn.execute(
+        """SELECT t.access_jti, extract(epoch FROM t.access_exp)::bigint
+             FROM auth.refresh_tokens t JOIN auth.refresh_families f ON f.id = t.family_id
+            WHERE f.user_id = %s AND t.access_exp > now()""",
+        (user_id,),
+    ).fetchall()
+    conn.execute("DELETE FROM auth.users WHERE id = %s", (user_id,))
+    return [(jti, int(exp)) for jti, exp in live]
