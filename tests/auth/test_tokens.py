@@ -229,3 +229,12 @@ def test_redis_down_fails_closed_but_public_routes_work(auth_env: dict[str, str]
         assert result.status == 503, spec.name
         assert "Retry-After" in result.headers
         assert client.get(f"{spec.prefix}/openapi.json").status == 200
+
+
+def test_without_a_signing_key_issuing_fails_closed(auth_env: dict[str, str], flow: Flow) -> None:
+    keyless = Client(AUTH, env={**auth_env, "ECO2_JWT_SIGNING_KEY_FILE": ""})
+    result = keyless.post("/api/v1/auth/refresh", json={"refresh_token": "x"})
+    assert result.status in (401, 503)  # no token to rotate is refused before the key is needed
+    dev = Client(AUTH, env={**auth_env, "ECO2_JWT_SIGNING_KEY_FILE": "", "ECO2_ENV": "dev"})
+    result = dev.post("/api/v1/auth/dev/login", json={"nickname": "keyless"})
+    assert result.status == 503 and result.content_type == "application/problem+json"

@@ -15,7 +15,9 @@ PROVIDERS = ("google", "kakao", "naver")
 
 
 class AuthSettings(Settings):
-    signing_key_file: str = Field(alias="ECO2_JWT_SIGNING_KEY_FILE")
+    # Without a key the function still starts (and verifies), but every route
+    # that issues tokens answers 503: issuing fails closed.
+    signing_key_file: str | None = Field(None, alias="ECO2_JWT_SIGNING_KEY_FILE")
     refresh_ttl_seconds: int = Field(14 * 86400, ge=3600, le=90 * 86400, alias="ECO2_REFRESH_TTL_SECONDS")
     cookie_domain: str | None = Field(None, alias="ECO2_COOKIE_DOMAIN")
     # Origins the app runs on; after a social login the browser returns to one
@@ -77,10 +79,10 @@ class AuthSettings(Settings):
 
     @field_validator("signing_key_file")
     @classmethod
-    def _key_exists(cls, value: str) -> str:
-        if not os.path.isfile(value):
+    def _key_exists(cls, value: str | None) -> str | None:
+        if value and not os.path.isfile(value):
             raise ValueError("no such file")
-        return value
+        return value or None
 
     def client(self, provider: str) -> tuple[str | None, str | None]:
         return getattr(self, f"{provider}_client_id"), getattr(self, f"{provider}_client_secret")

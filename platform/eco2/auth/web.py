@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Response
 
+from eco2.problems import unavailable
 from eco2.tokens import Signer
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ _lock = threading.Lock()
 def signer(settings: "AuthSettings") -> Signer:
     """The signer for the configured private key, loaded once."""
     path = settings.signing_key_file
+    if not path:
+        raise unavailable("No signing key is configured (ECO2_JWT_SIGNING_KEY_FILE).")
     found = _signers.get(path)
     if found is None:
         with _lock:
