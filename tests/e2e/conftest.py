@@ -1,0 +1,1 @@
+from ..gateway.conftest import start_gateway  # noqa: F401 - the same fixture
