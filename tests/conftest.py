@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit, urlunsplit
@@ -52,15 +53,13 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.destroy()
 
 
-@pytest.fixture(scope="session")
-def template_database(pg_server: str) -> Iterator[str]:
-    """A database with every migration applied, cloned by ``database_url``."""
-    from eco2 import migrate
-
-    name = f"eco2_template_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def scratch_database(pg_server: str, prefix: str, template: str | None = None) -> Iterator[str]:
+    """A new database (optionally cloned from ``template``), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    clone = f' TEMPLATE "{template}"' if template else ""
     with _admin(pg_server) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    migrate.apply(with_database(pg_server, name))
+        conn.execute(f'CREATE DATABASE "{name}"{clone}')
     try:
         yield name
     finally:
@@ -68,30 +67,28 @@ def template_database(pg_server: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def template_database(pg_server: str) -> Iterator[str]:
+    """A database with every migration applied, cloned by ``database_url``."""
+    from eco2 import migrate
+
+    with scratch_database(pg_server, "eco2_template") as name:
+        migrate.apply(with_database(pg_server, name))
+        yield name
+
+
 @pytest.fixture(scope="module")
 def database_url(pg_server: str, template_database: str) -> Iterator[str]:
     """A fresh, migrated database for this test module."""
-    name = f"eco2_test_{uuid.uuid4().hex[:10]}"
-    with _admin(pg_server) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-    try:
+    with scratch_database(pg_server, "eco2_test", template_database) as name:
         yield with_database(pg_server, name)
-    finally:
-        with _admin(pg_server) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
 def empty_database_url(pg_server: str) -> Iterator[str]:
     """A fresh database with no migrations applied, for the migration tests."""
-    name = f"eco2_empty_{uuid.uuid4().hex[:10]}"
-    with _admin(pg_server) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with scratch_database(pg_server, "eco2_empty") as name:
         yield with_database(pg_server, name)
-    finally:
-        with _admin(pg_server) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

@@ -174,8 +174,8 @@ def points_history(call: Call) -> LedgerPage:
     after = pagination.decode(call.query.cursor, int)
     with call.db.transaction() as conn:
         rows = points.history(conn, call.user.id, after[0] if after else None, call.query.limit + 1)
-    page, more = rows[: call.query.limit], len(rows) > call.query.limit
-    return LedgerPage(items=page, next_cursor=pagination.encode(page[-1]["id"]) if more else None)
+    items, cursor = pagination.page(rows, call.query.limit, "id")
+    return LedgerPage(items=items, next_cursor=cursor)
 
 
 @fn.get("/me/scans", auth=True, query=PageQuery, response=ScanPage)
@@ -186,9 +186,8 @@ def scan_history(call: Call) -> ScanPage:
     after = pagination.decode(call.query.cursor, datetime.fromisoformat, UUID)
     with call.db.transaction() as conn:
         rows = scans.history(conn, call.user.id, after, call.query.limit + 1)
-    page, more = rows[: call.query.limit], len(rows) > call.query.limit
-    last = page[-1] if page else None
-    return ScanPage(items=page, next_cursor=pagination.encode(last["created_at"], last["id"]) if more else None)
+    items, cursor = pagination.page(rows, call.query.limit, "created_at", "id")
+    return ScanPage(items=items, next_cursor=cursor)
 
 
 @fn.get("/me/characters", auth=True, response=list[OwnedCharacter])

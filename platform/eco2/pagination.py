@@ -42,3 +42,11 @@ def decode(cursor: str | None, *types: type) -> tuple[Any, ...] | None:
             slug="validation",
             errors=[{"loc": ["query", "cursor"], "msg": "not a cursor from this service", "type": "cursor"}],
         ) from None
+
+
+def page(rows: list[dict[str, Any]], limit: int, *key: str) -> tuple[list[dict[str, Any]], str | None]:
+    """Split ``rows`` (fetched with ``limit + 1``) into the page and the cursor
+    after its last row (None when there is no further page)."""
+    items = rows[:limit]
+    more = len(rows) > limit
+    return items, encode(*(items[-1][k] for k in key)) if more else None
