@@ -23,8 +23,9 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Literal, TypeVar
 
+from pydantic import BaseModel
 from werkzeug.wrappers import Request, Response
 
 from eco2 import config, logs
@@ -37,6 +38,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _JSON_TYPE = re.compile(r"^application/(?:[a-z0-9.+-]+\+)?json\s*(?:;.*)?$", re.IGNORECASE)
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class Health(BaseModel):
+    status: Literal["ok", "ready"]
+    function: str
+
+
+class Session(BaseModel):
+    user_id: str
+    expires_at: int
+    function: str
 
 
 @dataclass
@@ -90,10 +102,10 @@ class Function:
         self._openapi: bytes | None = None
         self._served = itertools.count()
         self._import_ms = _process_age_ms()
-        self.route("GET", "/healthz", absolute=True, summary="Liveness")(healthz)
-        self.route("GET", "/readyz", absolute=True, summary="Readiness")(readyz)
+        self.route("GET", "/healthz", absolute=True, response=Health, summary="Liveness")(healthz)
+        self.route("GET", "/readyz", absolute=True, response=Health, summary="Readiness")(readyz)
         self.route("GET", "/openapi.json", summary="This function's OpenAPI document")(openapi_document)
-        self.route("GET", "/session", auth=True, response=None, summary="The caller's verified token")(session)
+        self.route("GET", "/session", auth=True, response=Session, summary="The caller's verified token")(session)
 
     # -- declaring routes -------------------------------------------------
 
