@@ -28,7 +28,7 @@ from typing import Any, Callable, Literal, TypeVar
 from pydantic import BaseModel
 from werkzeug.wrappers import Request, Response
 
-from eco2 import config, logs
+from eco2 import config, cors, logs
 from eco2.problems import PROBLEM_JSON, Problem, from_validation_error, unavailable
 from eco2.routing import Match, Route, Router
 
@@ -224,12 +224,17 @@ class Function:
         try:
             match = self.router.match(request.method, request.path)
             route_path = match.route.path if match and match.route else None
-            response = self._dispatch(call, match)
+            if cors.is_preflight(request) and match is not None:
+                response = cors.preflight(request, self.settings.cors_origins, match.allowed)
+            else:
+                response = self._dispatch(call, match)
         except Problem as problem:
             response = self._problem(problem, request)
         except Exception as exc:  # noqa: BLE001 - the one place every failure is turned into a reply
             response = self._problem(self._classify(exc, request_id), request)
         response.headers["X-Request-Id"] = request_id
+        if self.settings.cors_origins:
+            cors.decorate(request, response, self.settings.cors_origins)
         if request.method == "HEAD":
             response.set_data(b"")
         fields: dict[str, Any] = {

@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Literal, Mapping, TypeVar
+from typing import Annotated, Literal, Mapping, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 S = TypeVar("S", bound="Settings")
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
+    return value
+
+
+# A list given in one variable as comma-separated values: "a, b,c".
+CommaList = Annotated[list[str], BeforeValidator(_split_commas)]
 
 
 class Settings(BaseModel):
@@ -26,6 +36,8 @@ class Settings(BaseModel):
     db_pool_max: int = Field(4, ge=1, le=64, alias="ECO2_DB_POOL_MAX")
     db_timeout_seconds: float = Field(3.0, gt=0, le=60, alias="ECO2_DB_TIMEOUT_SECONDS")
     redis_timeout_seconds: float = Field(1.0, gt=0, le=30, alias="ECO2_REDIS_TIMEOUT_SECONDS")
+    # Browser origins of the app allowed to call with credentials (eco2.cors).
+    cors_origins: CommaList = Field(default_factory=list, alias="ECO2_CORS_ORIGINS")
     # Token verification, in every function (eco2.tokens).
     jwks: str | None = Field(None, alias="ECO2_JWKS")
     jwks_file: str | None = Field(None, alias="ECO2_JWKS_FILE")

@@ -677,6 +677,7 @@ def _dev_env(directory: Path, port: int) -> dict[str, str]:
         "ECO2_JWT_SIGNING_KEY_FILE": str(directory / "signing.pem"),
         "ECO2_JWKS_FILE": str(directory / "jwks.json"),
         "ECO2_APP_ORIGINS": f"http://localhost:5173,http://localhost:{port}",
+        "ECO2_CORS_ORIGINS": "http://localhost:5173",
         "ECO2_AUTH_PUBLIC_URL": f"http://localhost:{port}",
         "ECO2_TRUSTED_PROXY_HOPS": "1",
     }

@@ -220,3 +220,36 @@ def test_openapi_document_is_valid_and_complete(client: Client) -> None:
     assert names == {"limit", "name"}
     assert doc["paths"][f"{PREFIX}/private"]["get"]["security"]
     assert "Problem" in doc["components"]["schemas"]
+
+
+@pytest.fixture(scope="module")
+def cors_client() -> Client:
+    return Client(FIXTURE, env={"ECO2_ENV": "test", "ECO2_CORS_ORIGINS": "https://app.eco2.test, http://localhost:5173/"})
+
+
+def test_cors_for_an_allowed_origin(cors_client: Client) -> None:
+    result = cors_client.get(f"{PREFIX}/items/1", headers={"Origin": "https://app.eco2.test"})
+    assert result.headers["Access-Control-Allow-Origin"] == "https://app.eco2.test"
+    assert result.headers["Access-Control-Allow-Credentials"] == "true"
+    assert "Origin" in result.headers["Vary"]
+    local = cors_client.get("/healthz", headers={"Origin": "http://localhost:5173"})
+    assert local.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
+
+
+def test_cors_refuses_other_origins(cors_client: Client) -> None:
+    result = cors_client.get(f"{PREFIX}/items/1", headers={"Origin": "https://evil.example"})
+    assert result.status == 200  # the browser, not the server, withholds it
+    assert "Access-Control-Allow-Origin" not in result.headers
+
+
+def test_cors_preflight(cors_client: Client) -> None:
+    headers = {"Origin": "https://app.eco2.test", "Access-Control-Request-Method": "POST",
+               "Access-Control-Request-Headers": "content-type"}
+    result = cors_client.request("OPTIONS", f"{PREFIX}/items", headers=headers)
+    assert result.status == 204
+    assert "POST" in result.headers["Access-Control-Allow-Methods"]
+    assert "Content-Type" in result.headers["Access-Control-Allow-Headers"]
+    other = cors_client.request("OPTIONS", f"{PREFIX}/items", headers={**headers, "Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Methods" not in other.headers
+    # a plain OPTIONS (no preflight) is still a 405
+    assert cors_client.request("OPTIONS", f"{PREFIX}/items").status == 405

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from eco2.config import Settings
+from eco2.config import CommaList, Settings
 
 PROVIDERS = ("google", "kakao", "naver")
 
@@ -22,7 +22,7 @@ class AuthSettings(Settings):
     cookie_domain: str | None = Field(None, alias="ECO2_COOKIE_DOMAIN")
     # Origins the app runs on; after a social login the browser returns to one
     # of these and nowhere else. The first is the default.
-    app_origins: list[str] = Field(default_factory=list, alias="ECO2_APP_ORIGINS")
+    app_origins: CommaList = Field(default_factory=list, alias="ECO2_APP_ORIGINS")
     # Where the auth function is reached from outside: the OAuth redirect_uri base.
     public_url: str = Field("http://localhost:8080", alias="ECO2_AUTH_PUBLIC_URL")
     google_client_id: str | None = Field(None, alias="ECO2_OAUTH_GOOGLE_CLIENT_ID")
@@ -36,7 +36,7 @@ class AuthSettings(Settings):
     oauth_endpoints: dict[str, dict[str, str]] = Field(default_factory=dict, alias="ECO2_OAUTH_ENDPOINTS")
     # Hosts the server may call for token exchange and profiles: an allow-list,
     # so that configuration cannot point the server at an internal address.
-    oauth_allowed_hosts: list[str] = Field(
+    oauth_allowed_hosts: CommaList = Field(
         default_factory=lambda: [
             "oauth2.googleapis.com", "openidconnect.googleapis.com",
             "kauth.kakao.com", "kapi.kakao.com", "nid.naver.com", "openapi.naver.com",
@@ -47,13 +47,6 @@ class AuthSettings(Settings):
     # How many proxies in front of us append to X-Forwarded-For (ALB, Kourier,
     # the dev gateway); the client is the address that many hops from the right.
     trusted_proxy_hops: int = Field(0, ge=0, le=5, alias="ECO2_TRUSTED_PROXY_HOPS")
-
-    @field_validator("app_origins", "oauth_allowed_hosts", mode="before")
-    @classmethod
-    def _comma_list(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
 
     @field_validator("oauth_endpoints", mode="before")
     @classmethod

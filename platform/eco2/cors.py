@@ -1,0 +1,37 @@
+"""CORS for the app's browser origins, which call the functions with cookies.
+
+Only origins listed in ``ECO2_CORS_ORIGINS`` get ``Access-Control-Allow-*``
+headers (with credentials, so never ``*``); any other origin gets none and the
+browser blocks the response.
+"""
+
+from __future__ import annotations
+
+from werkzeug.wrappers import Request, Response
+
+ALLOW_HEADERS = "Authorization, Content-Type, X-Request-Id"
+MAX_AGE = "600"
+
+
+def is_preflight(request: Request) -> bool:
+    return request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
+
+
+def preflight(request: Request, allowed: list[str], methods: tuple[str, ...]) -> Response:
+    """The answer to a preflight: 204, with permissions only for an allowed origin."""
+    response = Response(status=204)
+    if request.headers.get("Origin") in allowed:
+        response.headers["Access-Control-Allow-Methods"] = ", ".join(methods)
+        response.headers["Access-Control-Allow-Headers"] = ALLOW_HEADERS
+        response.headers["Access-Control-Max-Age"] = MAX_AGE
+    decorate(request, response, allowed)
+    return response
+
+
+def decorate(request: Request, response: Response, allowed: list[str]) -> None:
+    origin = request.headers.get("Origin")
+    response.vary.add("Origin")
+    if origin and origin in allowed:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Credentials"] = "true"
+        response.headers["Access-Control-Expose-Headers"] = "X-Request-Id, Retry-After"
