@@ -12,6 +12,7 @@ from typing import Any
 
 LOADERS: tuple[str, ...] = (
     "eco2.characters:sync",
+    "eco2.location.sites:sync",
 )
 
 

@@ -88,6 +88,16 @@ def seed_characters(source: Path) -> None:
     click.echo(characters.run(source))
 
 
+@seed.command("knowledge")
+@SOURCE
+def seed_knowledge(source: Path) -> None:
+    """The waste knowledge base's prices, checked against the class list and rules
+    (platform/eco2/data/knowledge/)."""
+    from eco2_tools.importers import knowledge
+
+    click.echo(knowledge.run(source))
+
+
 @seed.command("locations")
 @SOURCE
 def seed_locations(source: Path) -> None:

@@ -1,0 +1,68 @@
+"""Korean-aware search: spacing, partial words, particles, English synonyms."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eco2 import knowledge
+from eco2.knowledge.tokens import tokens
+
+EVAL = json.loads((Path(__file__).parent / "search_eval.json").read_text(encoding="utf-8"))["queries"]
+PRECISION_FLOOR = 0.95  # bench/info_search.py reports the figure; this only guards against regressions
+
+
+def top(query: str) -> str | None:
+    hits = knowledge.search(query, 1)
+    return hits[0].category.code if hits else None
+
+
+def test_the_evaluation_set() -> None:
+    assert len(EVAL) >= 60
+    right = sum(top(e["q"]) in (e["expected"], *e.get("also", ())) for e in EVAL)
+    assert right / len(EVAL) >= PRECISION_FLOOR
+
+
+@pytest.mark.parametrize(
+    ("query", "category"),
+    [
+        ("피자 박스", "paper"), ("피자박스", "paper"),  # spacing either way
+        ("페트병라벨", "vinyl"),  # a compound of two words: the label itself goes to 비닐류
+        ("투명페트병은 어떻게 버리나요", "clear_pet"),  # particles and endings
+        ("건전지", "battery"),
+        ("스팸캔", "metal"),  # an unseen compound still meets its head noun, 캔
+        ("pet bottle", "clear_pet"), ("PET Bottles", "clear_pet"), ("batteries", "battery"),
+        ("ｐｅｔ　ｂｏｔｔｌｅ", "clear_pet"),  # full-width input
+    ],
+)
+def test_queries(query: str, category: str) -> None:
+    assert top(query) == category
+
+
+def test_hits_carry_category_and_guide() -> None:
+    hits = knowledge.search("우유팩", 5)
+    assert hits[0].category.code == "paper_pack"
+    assert [s.id for s in hits[0].category.guide.steps][:2] == ["emptied", "parts_removed"]
+    assert {h.kind for h in hits} <= {"category", "item", "faq"}
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_limit_and_nothing_found() -> None:
+    assert len(knowledge.search("플라스틱", 3)) == 3
+    assert knowledge.search("?!", 10) == []
+    assert knowledge.search("zzqxj", 10) == []
+    assert knowledge.search("캔", 0) == []
+
+
+def test_tokens() -> None:
+    assert set(tokens("피자박스")) <= set(tokens("피자 박스"))
+    assert {"페트", "트병", "페트병", "라벨"} <= set(tokens("페트병라벨"))
+    assert "캔" in tokens("참치캔") and "캔" in tokens("캔")
+    assert tokens("PET Bottles") == ["pet", "bottle", "pet_bottle"]
+    assert "병라" not in tokens("페트병 라벨", joined=False)  # long text: no n-grams across words
+    # Asking words are no evidence of the thing asked about.
+    assert tokens("투명페트병은 어떻게 버리나요") == tokens("투명페트병은")
+    assert "은" not in tokens("투명페트병은")  # a particle is no head noun
+    assert "법랑" in tokens("법랑 냄비 버리는 법")  # 법 is asking only as a word of its own
