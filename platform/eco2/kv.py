@@ -43,6 +43,8 @@ def connect(settings: "Settings") -> "redis.Redis":
     if not settings.redis_url:
         raise unavailable("REDIS_URL is not configured.")
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     timeout = settings.redis_timeout_seconds
     return redis.Redis.from_url(
@@ -50,5 +52,8 @@ def connect(settings: "Settings") -> "redis.Redis":
         socket_connect_timeout=timeout,
         socket_timeout=timeout,
         health_check_interval=30,
-        retry_on_timeout=False,
+        # One immediate retry: enough for a pooled connection that went stale
+        # across a Redis restart, and a Redis that is down fails in one timeout
+        # or two (503), not after redis-py's default backoff series.
+        retry=Retry(NoBackoff(), retries=1),
     )
