@@ -6,13 +6,16 @@ PY    := .venv/bin/python
 # uv from the PATH, else a private copy installed with pip into .tools/.
 UV    := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 
-.PHONY: dev test install migrate clean help
+.PHONY: dev test install migrate clean help bench load fuzz wrk
 
 help:
 	@echo "make dev      run all seven functions behind one gateway on :8080 (ECO2_DEV_PORT)"
 	@echo "make test     run the test suite (embedded PostgreSQL and Redis unless ECO2_TEST_*_URL)"
 	@echo "make migrate  apply migrations to DATABASE_URL"
 	@echo "make install  create .venv from uv.lock"
+	@echo "make bench    cold start, throughput, gateway overhead, sizes -> bench/results.{json,md} (< 10 min)"
+	@echo "make load     many users through the dev gateway for a fixed time; checks nothing is lost"
+	@echo "make fuzz     the long schemathesis run and the security set (random seed, printed)"
 
 dev: install
 	.venv/bin/eco2 dev
@@ -22,6 +25,23 @@ test: install
 
 migrate: install
 	.venv/bin/eco2 migrate
+
+# The benchmarks' load generator is Debian's wrk; without it (not root, no apt)
+# they fall back to their own asyncio client, and say so in the results.
+bench: install wrk
+	$(PY) -m bench.run
+
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } \
+		|| echo "wrk is not installed: the benchmarks use their asyncio client"
+
+load: install
+	$(PY) -m bench.load
+
+fuzz: install
+	ECO2_FUZZ_EXAMPLES=$${ECO2_FUZZ_EXAMPLES:-300} ECO2_FUZZ_SEED=$${ECO2_FUZZ_SEED:-random} \
+		$(PY) -m pytest tests/reliability/test_fuzz.py tests/reliability/test_security.py
 
 install: .venv/.installed
 

@@ -1,0 +1,158 @@
+"""Warm throughput and latency at a fixed concurrency, against the hello world.
+
+Every server runs on one CPU (as a pod with ``limits.cpu: 1``) and the load
+generator on another; PostgreSQL and Redis float. A server is warmed for one
+second before it is measured. Each figure is the median over rounds, and each
+round measures the hello world too, so a noisy neighbour shifts both.
+
+Server settings are what functions-framework's gunicorn reads from the
+environment: ``WORKERS`` (processes) and ``THREADS`` (threads per process; its
+default is 4 per CPU the process sees, which depends on the node).
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import cycle, islice
+from typing import Any, Callable
+
+from bench import client
+from bench.common import Route, Server, Users, log, median, ratio
+
+# (WORKERS, THREADS): one thread; a few; functions-framework's default on 2 CPUs; many; two processes.
+SETTINGS: list[tuple[int, int]] = [(1, 1), (1, 4), (1, 8), (1, 16), (2, 4)]
+
+
+def label(setting: tuple[int, int]) -> str:
+    return f"WORKERS={setting[0]} THREADS={setting[1]}"
+
+
+def plan(route: Route, users: Users) -> list[str]:
+    paths = route.all_paths()
+    if route.kind == "user":
+        n = max(len(paths), len(users.users))
+        pairs = zip(islice(cycle(paths), n), islice(cycle(users.users), n), strict=True)
+        return [f"{route.method}\t{path}\t{user.access_token}\t" for path, user in pairs]
+    return [f"{route.method}\t{path}\t\t" for path in paths]
+
+
+def drive(route: Route, port: int, users: Users, connections: int, seconds: float,
+          cpu: int | None) -> dict[str, Any]:
+    if route.kind == "refresh":
+        tokens = users.take_refresh(connections)
+        return client.run("refresh", port, tokens, connections, seconds, path=route.path, cpu=cpu)
+    return client.run("cycle", port, plan(route, users), connections, seconds, cpu=cpu)
+
+
+def _servers(routes: list[Route], env_for: Callable[[str], dict[str, str]], setting: tuple[int, int],
+             cpu: int | None, logdir: Any) -> dict[str, Server]:
+    servers: dict[str, Server] = {}
+    for route in routes:
+        if route.function in servers:
+            continue
+        env = {**env_for(route.function), "WORKERS": str(setting[0]), "THREADS": str(setting[1])}
+        servers[route.function] = Server(route.function, env, cpu=cpu,
+                                          log_path=logdir / f"{route.function}-{setting[0]}x{setting[1]}.log")
+        servers[route.function].start()
+    for server in servers.values():
+        server.wait_ready()
+    return servers
+
+
+def _summary(route: Route, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "function": route.function,
+        "route": route.label,
+        "request": f"{route.method} {route.path}",
+        "rps": round(median([r["rps"] for r in runs]) or 0, 1),
+        "p50_ms": round(median([r["p50_ms"] for r in runs]) or 0, 2),
+        "p99_ms": round(median([r["p99_ms"] for r in runs]) or 0, 2),
+        "requests": sum(r["requests"] for r in runs),
+        "non2xx": sum(r["non2xx"] for r in runs),
+        "s5xx": sum(r["s5xx"] for r in runs),
+        "socket_errors": sum(r["socket_errors"] for r in runs),
+        "runs_rps": [r["rps"] for r in runs],
+    }
+
+
+def measure_settings(routes: list[Route], env_for: Callable[[str], dict[str, str]], users: Users,
+                     settings: list[tuple[int, int]], rounds: int, seconds: float, connections: int,
+                     server_cpu: int | None, client_cpu: int | None, logdir: Any) -> dict[str, dict[str, Any]]:
+    """Every route under every setting, all servers up at once (idle ones cost
+    nothing), measured in ``rounds`` interleaved rounds: a neighbour's burst
+    lands on every setting alike. Medians per setting and route."""
+    servers: dict[tuple[int, int], dict[str, Server]] = {}
+    samples: dict[tuple[int, int], dict[str, list[dict[str, Any]]]] = {}
+    try:
+        for setting in settings:
+            servers[setting] = _servers(routes, env_for, setting, server_cpu, logdir)
+            samples[setting] = {r.key: [] for r in routes}
+        for setting in settings:  # warm-up: pools opened, lazy imports done, caches filled
+            for route in routes:
+                drive(route, servers[setting][route.function].port, users, connections, 1, client_cpu)
+        for _ in range(rounds):
+            for setting in settings:
+                for route in routes:
+                    port = servers[setting][route.function].port
+                    samples[setting][route.key].append(drive(route, port, users, connections, seconds, client_cpu))
+    finally:
+        for group in servers.values():
+            for server in group.values():
+                server.stop()
+    return {label(setting): {r.key: _summary(r, samples[setting][r.key]) for r in routes} for setting in settings}
+
+
+def _geomean(values: list[float]) -> float:
+    values = [v for v in values if v > 0]
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else 0.0
+
+
+def choose(sweep: dict[str, dict[str, Any]], baseline_key: str, margin: float = 0.05) -> tuple[str, str]:
+    """The setting with the best geometric-mean req/s over the function routes;
+    among those within ``margin`` of it (run-to-run noise on a shared machine),
+    the one with the lowest worst p99, then the first listed (fewer processes
+    and threads: less memory, fewer connections)."""
+    scores = {}
+    for name, figures in sweep.items():
+        routes = [f for key, f in figures.items() if key != baseline_key]
+        scores[name] = (_geomean([f["rps"] for f in routes]), max(f["p99_ms"] for f in routes))
+    best = max(score for score, _ in scores.values())
+    close = [name for name, (score, _) in scores.items() if score >= (1 - margin) * best]
+    order = list(sweep)
+    chosen = min(close, key=lambda name: (scores[name][1], order.index(name)))
+    why = (f"geometric-mean req/s over the swept function routes {scores[chosen][0]:.0f} (best {best:.0f}); "
+           f"of the settings within {margin:.0%} of the best, the lowest worst p99 ({scores[chosen][1]:.1f} ms)")
+    return chosen, why
+
+
+def run(routes: list[Route], sweep_routes: list[Route], env_for: Callable[[str], dict[str, str]],
+        users: Users, *, rounds: int, seconds: float, connections: int, server_cpu: int | None,
+        client_cpu: int | None, logdir: Any, settings: list[tuple[int, int]] = SETTINGS,
+        sweep_rounds: int = 2, sweep_seconds: float = 2.0) -> dict[str, Any]:
+    baseline = routes[0].key
+    log(f"throughput: {len(settings)} settings × {len(sweep_routes)} routes, {sweep_rounds} interleaved rounds")
+    sweep = measure_settings(sweep_routes, env_for, users, settings, sweep_rounds, sweep_seconds, connections,
+                             server_cpu, client_cpu, logdir)
+    chosen, why = choose(sweep, baseline)
+    setting = next(s for s in settings if label(s) == chosen)
+    log(f"throughput: {chosen} chosen; {rounds} rounds over {len(routes)} routes")
+    main = measure_settings(routes, env_for, users, [setting], rounds, seconds, connections,
+                            server_cpu, client_cpu, logdir)[chosen]
+    base = main[baseline]
+    for figures in main.values():
+        figures["rps_ratio"] = ratio(figures["rps"], base["rps"])
+    for figures in sweep.values():
+        for f in figures.values():
+            f["rps_ratio"] = ratio(f["rps"], figures[baseline]["rps"])
+    return {
+        "connections": connections,
+        "seconds": seconds,
+        "rounds": rounds,
+        "sweep_rounds": sweep_rounds,
+        "sweep_seconds": sweep_seconds,
+        "client": client.tool(),
+        "chosen": chosen,
+        "why": why,
+        "sweep": sweep,
+        "routes": main,
+    }

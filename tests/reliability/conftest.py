@@ -1,0 +1,107 @@
+"""The reliability tier: fuzzing, faults and the security regression set.
+
+Every test here runs the functions as production does (``functions_framework``
+loading ``main.py``) on real PostgreSQL and Redis; the fault tests start
+servers of their own so that they can stop them. Each test module records what
+it checked and what it found with :func:`report`, and the whole tier prints
+that at the end of the run (``make test``, ``make fuzz``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from eco2.testing import Client
+from eco2_tools.functions import FunctionSpec, discover
+
+from ..conftest import TEST_REDIS_DB, with_database
+
+SPECS: list[FunctionSpec] = discover()
+BY_NAME = {spec.name: spec for spec in SPECS}
+RELIABILITY_REDIS_DB = TEST_REDIS_DB + 1  # kept for a whole module, unlike redis_url's
+
+_REPORT: list[str] = []
+
+
+def report(line: str) -> None:
+    """One line for the tier's summary at the end of the test run."""
+    _REPORT.append(line)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001 - pytest hook
+    if _REPORT:
+        terminalreporter.section("reliability: what was checked and what was found")
+        for line in _REPORT:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="module")
+def module_redis_url(redis_server: str) -> str:
+    """A logical Redis database for this module, flushed when it starts."""
+    import redis
+
+    url = with_database(redis_server, str(RELIABILITY_REDIS_DB))
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+    return url
+
+
+@pytest.fixture(scope="module")
+def reliability_env(database_url: str, module_redis_url: str, key_env: dict[str, str]) -> dict[str, str]:
+    """As `eco2 dev` runs functions (dev login on), with the rate limits out of the way."""
+    return {
+        "ECO2_ENV": "dev",
+        "ECO2_LOG_LEVEL": "WARNING",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": module_redis_url,
+        "ECO2_RATE_LIMIT_PER_MINUTE": "10000",
+        **key_env,
+    }
+
+
+@pytest.fixture(scope="module")
+def signer(key_env: dict[str, str], signing_keys: Path):
+    from eco2 import config
+    from eco2.tokens import Signer
+
+    settings = config.load(environ=key_env)
+    return Signer(settings, (signing_keys / "signing.pem").read_bytes())
+
+
+def minter(database_url: str, signer) -> Callable[[str | None], tuple[str, str]]:  # noqa: ANN001
+    """``mint(nickname=None) -> (user_id, access_token)``: a user in auth.users and
+    a token signed as auth signs them."""
+    import psycopg
+
+    def mint(nickname: str | None = None) -> tuple[str, str]:
+        with psycopg.connect(database_url) as conn:
+            (user_id,) = conn.execute(
+                "INSERT INTO auth.users (nickname) VALUES (%s) RETURNING id", (nickname,)
+            ).fetchone()
+        token, _ = signer.issue(str(user_id), 3600)
+        return str(user_id), token
+
+    return mint
+
+
+@pytest.fixture(scope="module")
+def mint(database_url: str, signer) -> Callable[[str | None], tuple[str, str]]:  # noqa: ANN001
+    return minter(database_url, signer)
+
+
+@pytest.fixture(scope="module")
+def clients(reliability_env: dict[str, str]) -> Iterator[dict[str, Client]]:
+    """Every function, loaded once for the module."""
+    loaded = {spec.name: Client(spec.source, env=reliability_env) for spec in SPECS}
+    yield loaded
+    for client in loaded.values():
+        client.close()
+
+
+def fresh_nickname() -> str:
+    return "r" + uuid.uuid4().hex[:10]

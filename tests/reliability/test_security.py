@@ -1,0 +1,473 @@
+"""The security regression set, in one place, over every function:
+
+- token attacks (the auth tests' helpers, imported) on every ``auth=True`` route;
+- oversized bodies (declared, chunked, lying Content-Length) and deeply nested JSON;
+- SQL metacharacters (and NUL) in every string parameter of every operation,
+  then the database checked whole;
+- header injection through ``X-Request-Id``, on a real server socket;
+- paths that do not route: always problem+json.
+
+Known bugs are pinned by ``xfail(strict=True)`` tests here: each fails until
+the fix lands (then its xfail mark must go).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from eco2.testing import Client
+
+# The token-attack helpers of the auth tests, reused rather than copied.
+from ..auth.test_tokens import b64, claims, kid, private_key  # noqa: F401 - kid, private_key are fixtures
+from .conftest import BY_NAME, SPECS, report
+from .live import head_of, raw, serve
+
+PROBLEM = "application/problem+json"
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def is_problem(result, status: int | tuple[int, ...]) -> bool:  # noqa: ANN001
+    statuses = status if isinstance(status, tuple) else (status,)
+    return (result.status in statuses and result.content_type == PROBLEM
+            and result.json.get("status") == result.status)
+
+
+def auth_routes(client: Client) -> list[tuple[str, str]]:
+    """(method, concrete path) of every route that needs a token."""
+    found = []
+    for route in client.function.router.routes:
+        if route.auth:
+            path = re.sub(r"\{(\w+):int\}", "1", route.path)
+            path = re.sub(r"\{(\w+)\}", "x", path)
+            found.append((route.method, path))
+    return found
+
+
+# -- token attacks ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def attacks(private_key, kid: str, signer, mint, module_redis_url: str) -> dict[str, dict[str, str]]:  # noqa: F811
+    """Name -> request headers carrying one forged, tampered or revoked token."""
+    import redis
+
+    from eco2 import tokens
+
+    def signed(key: Any = private_key, header_kid: str | None = kid, alg: str = "ES256", **overrides: Any) -> str:
+        headers = {"kid": header_kid} if header_kid is not None else {}
+        return jwt.encode(claims(**overrides), key, algorithm=alg, headers=headers)
+
+    other = ec.generate_private_key(ec.SECP256R1())
+    public_pem = private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    import hashlib
+    import hmac
+
+    hs_header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode())
+    hs_payload = b64(json.dumps(claims()).encode())
+    hs_sig = b64(hmac.new(public_pem, f"{hs_header}.{hs_payload}".encode(), hashlib.sha256).digest())
+    none_header = b64(json.dumps({"alg": "none", "typ": "JWT", "kid": kid}).encode())
+    jwk_header = b64(json.dumps({"alg": "ES256", "typ": "JWT", "jwk": json.loads(
+        jwt.algorithms.ECAlgorithm.to_jwk(other.public_key()))}).encode())
+    jwk_payload = b64(json.dumps(claims()).encode())
+    jwk_sig = jwt.encode(claims(), other, algorithm="ES256").split(".")[2]
+
+    user_id, good = mint()
+    head, payload, signature = good.split(".")
+    data = json.loads(b64decode(payload))
+    data["sub"] = str(uuid.uuid4())
+    tampered = f"{head}.{b64(json.dumps(data).encode())}.{signature}"
+
+    store = redis.Redis.from_url(module_redis_url)
+    _, logged_out = mint()
+    out_claims = jwt.decode(logged_out, options={"verify_signature": False})
+    tokens.deny(store, [(out_claims["jti"], out_claims["exp"])])
+    deleted_user, deleted = mint()
+    tokens.revoke_all(store, deleted_user, 900)
+    store.close()
+
+    now = int(time.time())
+    forged = {
+        "alg none": f"{none_header}.{b64(json.dumps(claims()).encode())}.",
+        "HS256 with the public key as secret": f"{hs_header}.{hs_payload}.{hs_sig}",
+        "unknown kid": signed(other, "someone-else"),
+        "right kid, wrong key": signed(other),
+        "no kid": signed(header_kid=None),
+        "kid path traversal": signed(other, "../../../../etc/passwd"),
+        "embedded jwk": f"{jwk_header}.{jwk_payload}.{jwk_sig}",
+        "signature stripped": f"{head}.{payload}.",
+        "expired": signed(exp=now - 3600),
+        "not yet valid": signed(nbf=now + 3600),
+        "issued in the future": signed(iat=now + 3600),
+        "other issuer": signed(iss="someone-else"),
+        "other audience": signed(aud="another-app"),
+        "no sub": signed(sub=None),
+        "no jti": signed(jti=None),
+        "no exp": signed(exp=None),
+        "sub not a uuid": signed(sub="' OR 1=1 --"),
+        "tampered payload": tampered,
+        "logged out (denylisted)": logged_out,
+        "account deleted (revoked before)": deleted,
+        "garbage": "a.b.c",
+        "huge": "eyJ" + "A" * 60_000,
+    }
+    found = {name: {"Authorization": f"Bearer {token}"} for name, token in forged.items()}
+    found["no token"] = {}
+    found["bearer without a token"] = {"Authorization": "Bearer "}
+    found["basic scheme"] = {"Authorization": "Basic " + b64(b"admin:admin")}
+    found["tampered cookie"] = {"Cookie": f"s_access={tampered}"}
+    found["alg none cookie"] = {"Cookie": f"s_access={forged['alg none']}"}
+    return found
+
+
+def b64decode(part: str) -> bytes:
+    import base64
+
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_token_attacks_are_refused_by_every_route(spec, clients: dict[str, Client], attacks, mint) -> None:
+    client = clients[spec.name]
+    routes = auth_routes(client)
+    assert routes, f"{spec.name} has no auth route (every function has {spec.prefix}/session)"
+    _, good = mint()
+    control = client.get(f"{spec.prefix}/session", headers={"Authorization": f"Bearer {good}"})
+    assert control.status == 200, control.body  # a good token passes, so a 401 below means refused
+
+    accepted = []
+    for name, headers in attacks.items():
+        for method, path in routes:
+            result = client.request(method, path, headers=headers)
+            if not (is_problem(result, 401) and "Bearer" in result.headers.get("WWW-Authenticate", "")):
+                accepted.append(f"{name}: {method} {path} -> {result.status} {result.body[:120]!r}")
+    report(f"security {spec.name}: {len(attacks)} token attacks × {len(routes)} auth routes; "
+           f"{len(accepted)} not refused with 401")
+    assert accepted == []
+
+
+# -- oversized and deeply nested bodies ----------------------------------------------------------
+
+
+def body_routes(client: Client) -> list[tuple[str, str]]:
+    found = []
+    for route in client.function.router.routes:
+        if route.body is not None:
+            path = re.sub(r"\{(\w+):int\}", "1", route.path)
+            found.append((route.method, re.sub(r"\{(\w+)\}", "x", path)))
+    return found
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_oversized_and_deeply_nested_bodies(spec, clients: dict[str, Client], mint) -> None:
+    client = clients[spec.name]
+    limit = client.function.settings.max_body_bytes
+    _, token = mint()
+    bearer = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    targets = body_routes(client) + [("POST", f"{spec.prefix}/session"), ("PUT", f"{spec.prefix}/openapi.json")]
+    wrong = []
+    for method, path in targets:
+        big = client.request(method, path, data=b'{"a": "' + b"x" * limit + b'"}', headers=bearer)
+        if not is_problem(big, 413):
+            wrong.append(f"{method} {path} with {limit + 10} bytes -> {big.status}")
+    for method, path in body_routes(client):
+        for depth in (1_000, 100_000):
+            for opener, closer in (("[", "]"), ('{"a":', "}")):
+                body = (opener * depth + "1" + closer * depth).encode()
+                if len(body) > limit:
+                    continue
+                result = client.request(method, path, data=body, headers=bearer)
+                if not is_problem(result, (400, 422)):
+                    wrong.append(f"{method} {path} nested {opener} × {depth} -> {result.status} {result.body[:120]!r}")
+        wide = json.dumps({f"k{i}": i for i in range(20_000)}).encode()
+        result = client.request(method, path, data=wide, headers=bearer)
+        if result.status >= 500:
+            wrong.append(f"{method} {path} with 20,000 keys -> {result.status}")
+    report(f"security {spec.name}: oversized bodies on {len(targets)} routes, nested and wide JSON on "
+           f"{len(body_routes(client))} body routes; {len(wrong)} wrong")
+    assert wrong == []
+
+
+def test_oversized_bodies_on_the_wire(reliability_env: dict[str, str]) -> None:
+    """What only a socket can send: a chunked body with no length, a
+    Content-Length far beyond what is sent, and a request smuggled in the
+    unread rest of an oversized body. Each gets one 413 problem at once, the
+    hidden request is never served, and the server keeps serving."""
+    env = {**reliability_env, "ECO2_MAX_BODY_BYTES": "4096"}
+    with serve("auth", env) as port:
+        chunk = b"x" * 1000
+        chunked = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(64)) + b"0\r\n\r\n"
+        reply = raw(port, b"POST /api/v1/auth/dev/login HTTP/1.1\r\nHost: t\r\n"
+                          b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked)
+        status, headers = head_of(reply)
+        assert status == 413 and ("Content-Type", PROBLEM) in headers, reply[:300]
+
+        started = time.monotonic()
+        reply = raw(port, b"POST /api/v1/auth/dev/login HTTP/1.1\r\nHost: t\r\n"
+                          b"Content-Type: application/json\r\nContent-Length: 10737418240\r\n\r\n{\"a\": 1",
+                    timeout=20)
+        status, headers = head_of(reply)
+        assert status == 413 and ("Content-Type", PROBLEM) in headers, reply[:300]
+        assert time.monotonic() - started < 15  # answered without waiting for 10 GiB (not a speed check)
+
+        # A request hidden in the unread rest of an oversized body is never served.
+        hidden = b"GET /api/v1/auth/.well-known/jwks.json HTTP/1.1\r\nHost: t\r\n\r\n"
+        body = b"x" * 4097 + hidden
+        body += b"y" * (8000 - len(body))
+        reply = raw(port, b"POST /api/v1/auth/dev/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                          b"Content-Length: %d\r\n\r\n" % len(body) + body, timeout=3)
+        assert reply.count(b"HTTP/1.1 ") == 1 and head_of(reply)[0] == 413, reply[:600]
+
+        reply = raw(port, b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        assert head_of(reply)[0] == 200
+    report("security: chunked, lying Content-Length and smuggling bodies on a real server: 413 each, "
+           "nothing smuggled, still serving")
+
+
+# -- SQL metacharacters in every string parameter ---------------------------------------------------
+
+METACHARACTERS = [
+    "'", "''", '"', "\\", "`", ";", "--", "/*", "%", "_", "$$", "a'b", "x;--", "a%_\\b",
+    "' OR '1'='1", "') OR ('a'='a", "1; SELECT pg_sleep(3)--", "'; DROP TABLE auth.users; --",
+    "' UNION SELECT id, nickname FROM auth.users --", "＇ OR 1=1", "\\x27", "' || (SELECT 1) || '",
+    "\x00", "a\x00b",
+]
+# NUL is PostgreSQL's one forbidden text character: these parameters reach a text
+# column unchecked and fail with psycopg.DataError (a 500). Pinned by the xfail tests below.
+KNOWN_NUL = {("auth", "POST", "/api/v1/auth/dev/login", "body", "nickname"),
+             ("my", "PATCH", "/api/v1/user/me", "body", "nickname")}
+
+
+def _resolve(schema: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def _is_string(schema: dict[str, Any], doc: dict[str, Any]) -> bool:
+    schema = _resolve(schema, doc)
+    if schema.get("type") == "string":
+        return True
+    return any(_is_string(s, doc) for s in schema.get("anyOf", []) + schema.get("oneOf", []))
+
+
+def _valid(schema: dict[str, Any], doc: dict[str, Any]) -> Any:
+    """A value the schema accepts, for the parameters not under test."""
+    schema = _resolve(schema, doc)
+    for option in schema.get("anyOf", []):
+        if _resolve(option, doc).get("type") != "null":
+            return _valid(option, doc)
+    kind = schema.get("type")
+    if kind in ("number", "integer"):
+        low, high = schema.get("minimum", 1), schema.get("maximum", 1)
+        value = (low + high) / 2
+        return int(value) if kind == "integer" else value
+    if kind == "boolean":
+        return False
+    return "테스트"
+
+
+def string_inputs(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every string parameter of every operation, with valid values for the others."""
+    found = []
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            params = op.get("parameters", [])
+            required = {p["name"]: _valid(p["schema"], doc) for p in params
+                        if p.get("required") and p["in"] == "query"}
+            path_values = {p["name"]: _valid(p["schema"], doc) for p in params if p["in"] == "path"}
+            for p in params:
+                if _is_string(p["schema"], doc):
+                    found.append({"method": method.upper(), "path": path, "where": p["in"], "name": p["name"],
+                                  "query": required, "path_values": path_values})
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if body:
+                body = _resolve(body, doc)
+                required_body = {n: _valid(s, doc) for n, s in body.get("properties", {}).items()
+                                 if n in body.get("required", [])}
+                for name, schema in body.get("properties", {}).items():
+                    if _is_string(schema, doc):
+                        found.append({"method": method.upper(), "path": path, "where": "body", "name": name,
+                                      "query": required, "path_values": path_values, "body": required_body})
+    return found
+
+
+def _send(client: Client, target: dict[str, Any], value: str, headers: dict[str, str]):  # noqa: ANN202
+    path_values = {k: str(v) for k, v in target["path_values"].items()}
+    query = dict(target["query"])
+    body = dict(target.get("body", {})) if target["where"] == "body" else None
+    if target["where"] == "path":
+        path_values[target["name"]] = value
+    elif target["where"] == "query":
+        query[target["name"]] = value
+    elif target["where"] == "body":
+        body[target["name"]] = value
+    path = target["path"]
+    for name, v in path_values.items():
+        path = path.replace("{" + name + "}", quote(v, safe=""))
+    return client.request(target["method"], path, query=query or None, json=body, headers=headers)
+
+
+def _schema_of(doc: dict[str, Any], target: dict[str, Any], status: int) -> dict[str, Any] | None:
+    responses = doc["paths"][target["path"]][target["method"].lower()]["responses"]
+    entry = responses.get(str(status)) or responses.get("default")
+    content = (entry or {}).get("content", {})
+    media = content.get("application/json") or content.get(PROBLEM)
+    return media.get("schema") if media else None
+
+
+def _conforms(doc: dict[str, Any], target: dict[str, Any], result) -> str | None:  # noqa: ANN001
+    """None when the response matches its documented content type and schema."""
+    import jsonschema
+
+    schema = _schema_of(doc, target, result.status)
+    if schema is None or result.status in (204, 304):
+        return None
+    expected = PROBLEM if result.status >= 400 else "application/json"
+    if not result.content_type.startswith(expected):
+        return f"content type {result.content_type}, expected {expected}"
+    try:
+        # The document's components beside the schema: its "#/components/..." refs resolve.
+        jsonschema.Draft202012Validator({**schema, "components": doc["components"]}).validate(result.json)
+    except jsonschema.ValidationError as exc:
+        return f"does not conform: {exc.message[:200]}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def integrity(database_url: str):
+    """The database's tables and a canary row, to compare before and after."""
+    import psycopg
+
+    def snapshot() -> tuple[list[tuple[str, str]], int]:
+        with psycopg.connect(database_url) as conn:
+            tables = conn.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_schema IN ('auth','my','scan','character','location','info','chat') ORDER BY 1, 2"
+            ).fetchall()
+            (characters,) = conn.execute("SELECT count(*) FROM character.characters").fetchone()
+        return tables, characters
+
+    return snapshot
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_sql_metacharacters_in_every_string_parameter(spec, clients: dict[str, Client], mint, integrity) -> None:
+    client = clients[spec.name]
+    doc = client.get(f"{spec.prefix}/openapi.json").json
+    targets = string_inputs(doc)
+    before = integrity()
+    user_id, token = mint("카나리아")
+    wrong, known, sent, echoed = [], 0, 0, 0
+    for target in targets:
+        for value in METACHARACTERS:
+            headers = {"Authorization": f"Bearer {token}"}
+            result = _send(client, target, value, headers)
+            sent += 1
+            key = (spec.name, target["method"], target["path"], target["where"], target["name"])
+            where = f"{target['method']} {target['path']} {target['where']}.{target['name']}={value!r}"
+            if result.status >= 500:
+                if "\x00" in value and key in KNOWN_NUL:
+                    known += 1
+                    continue
+                wrong.append(f"{where} -> {result.status} {result.body[:150]!r}")
+                continue
+            problem = _conforms(doc, target, result)
+            if problem:
+                wrong.append(f"{where} -> {result.status}: {problem}")
+            if (result.status == 200 and target["where"] == "body" and isinstance(result.json, dict)
+                    and target["name"] in result.json):
+                echoed += 1
+                if result.json[target["name"]] != value.strip():
+                    wrong.append(f"{where} -> stored as {result.json[target['name']]!r}")
+    after = integrity()
+    assert after == before, "the schema or reference data changed under injection attempts"
+    me = clients["auth"].get("/api/v1/auth/session", headers={"Authorization": f"Bearer {token}"})
+    assert me.status == 200 and me.json["user_id"] == user_id
+    report(f"security {spec.name}: {len(targets)} string parameters × {len(METACHARACTERS)} SQL metacharacter "
+           f"values = {sent} requests; {echoed} stored values read back; tables intact; {len(wrong)} wrong"
+           + (f"; {known} × known NUL bug" if known else ""))
+    assert wrong == []
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a NUL in the dev-login nickname reaches PostgreSQL "
+                   "(psycopg.DataError: text fields cannot contain NUL) and answers 500; fix in "
+                   "platform/eco2 (reject NUL in validated strings with 422) or functions/auth")
+def test_nul_in_dev_login_nickname_is_rejected(clients: dict[str, Client]) -> None:
+    result = clients["auth"].post("/api/v1/auth/dev/login", json={"nickname": "ab\x00cd"})
+    assert is_problem(result, (400, 422)), (result.status, result.body)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a NUL in PATCH /api/v1/user/me nickname reaches PostgreSQL "
+                   "(psycopg.DataError) and answers 500; fix in platform/eco2 or functions/my")
+def test_nul_in_profile_nickname_is_rejected(clients: dict[str, Client], mint) -> None:
+    _, token = mint()
+    result = clients["my"].patch("/api/v1/user/me", json={"nickname": "ab\x00cd"},
+                                 headers={"Authorization": f"Bearer {token}"})
+    assert is_problem(result, (400, 422)), (result.status, result.body)
+
+
+# -- paths that do not route -----------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: Flask's own HTML 404 (text/html), not problem+json, for "
+                   "/robots.txt, /favicon.ico and any path whose segment holds a line break (werkzeug's "
+                   "path converter does not match '\\n'). Fix in platform/eco2: Function.build() can register "
+                   "functions_framework.errorhandler(HTTPException) rendering a Problem (verified to fix all four)")
+@pytest.mark.parametrize("spec", [BY_NAME["my"]], ids=["my"])
+def test_unroutable_paths_are_problem_json(spec, clients: dict[str, Client]) -> None:
+    client = clients[spec.name]
+    wrong = []
+    for path in ("/robots.txt", "/favicon.ico", f"{spec.prefix}/a%0Ab", "/healthz%0A"):
+        result = client.get(path)
+        if not is_problem(result, 404):
+            wrong.append(f"GET {path} -> {result.status} {result.content_type}")
+    assert wrong == []
+
+
+# -- X-Request-Id --------------------------------------------------------------------------------------
+
+
+def test_request_id_cannot_inject_headers(reliability_env: dict[str, str]) -> None:
+    """Whatever arrives in X-Request-Id, the echoed one is a safe token: the
+    client's own when it is one, else a fresh id; no header is added."""
+    attempts = {
+        "CRLF then a header": b"abc\r\nSet-Cookie: pwned=1",
+        "obs-fold continuation": b"abc\r\n Set-Cookie: pwned=1",
+        "LF only": b"abc\nSet-Cookie: pwned=1",
+        "percent-encoded CRLF": b"abc%0d%0aSet-Cookie:%20pwned=1",
+        "NUL": b"abc\x00pwned",
+        "latin-1 bytes": b"abc\xff\xfepwned",
+        "spaces and quotes": b"a b\"c' pwned",
+        "too long": b"p" * 4096,
+        "script": b"<script>pwned()</script>",
+    }
+    seen = {}
+    with serve("character", reliability_env) as port:
+        for name, value in attempts.items():
+            reply = raw(port, b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\nX-Request-Id: "
+                        + value + b"\r\n\r\n")
+            assert reply, name
+            status, headers = head_of(reply)
+            head = reply.split(b"\r\n\r\n", 1)[0]
+            assert b"pwned" not in head.lower(), (name, head)
+            assert not any(n.lower() == "set-cookie" for n, _ in headers), (name, head)
+            if status == 200:
+                echoed = [v for n, v in headers if n.lower() == "x-request-id"]
+                assert len(echoed) == 1 and REQUEST_ID.fullmatch(echoed[0]), (name, echoed)
+            else:
+                assert status == 400, (name, head)  # the server refused the malformed header line
+            seen[name] = status
+        reply = raw(port, b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\nX-Request-Id: ok-1.2:3\r\n\r\n")
+        assert ("X-Request-Id", "ok-1.2:3") in head_of(reply)[1]
+    report("security: X-Request-Id injection on a real server: " + ", ".join(f"{k} -> {v}" for k, v in seen.items()))
