@@ -34,12 +34,16 @@ class CallbackQuery(BaseModel):
 
 
 class DevLogin(BaseModel):
-    nickname: str = Field(min_length=2, max_length=20)
+    nickname: str = Field(min_length=2, max_length=20, description="2–20 characters, then trimmed")
 
-    @field_validator("nickname", mode="before")
+    @field_validator("nickname")
     @classmethod
-    def _trim(cls, value: Any) -> Any:
-        return value.strip() if isinstance(value, str) else value
+    def _trim(cls, value: str) -> str:
+        # The documented length applies to what is sent; trimmed, it must still be 2.
+        value = value.strip()
+        if len(value) < 2:
+            raise ValueError("nickname must be at least 2 characters besides spaces")
+        return value
 
 
 class RefreshRequest(BaseModel):

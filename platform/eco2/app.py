@@ -38,6 +38,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _JSON_TYPE = re.compile(r"^application/(?:[a-z0-9.+-]+\+)?json\s*(?:;.*)?$", re.IGNORECASE)
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# NUL is the one character PostgreSQL text cannot hold; in JSON it can only be
+# the escape \u0000 (not preceded by an odd number of backslashes).
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 class Health(BaseModel):
@@ -182,11 +185,37 @@ class Function:
             routes=len(self.router.routes),
         )
 
+        self._route_framework_errors()
+
         def handle(request: Request) -> Response:
             return self.handle(request)
 
         handle.function = self  # type: ignore[attr-defined]
         return handle
+
+    def _route_framework_errors(self) -> None:
+        """Errors Flask raises before our handler runs (its own /robots.txt and
+        /favicon.ico routes, paths its path converter does not match, such as a
+        segment with a line break) become problem+json like every other error.
+
+        functions-framework imports main.py inside its Flask app's context,
+        so the app is at hand here; outside it (a plain import) there is none.
+        """
+        if "flask" not in sys.modules:  # not served by functions-framework
+            return
+        import flask
+        from werkzeug.exceptions import HTTPException
+
+        if not flask.has_app_context():
+            return
+
+        def framework_error(exc: HTTPException) -> Response:
+            status = exc.code or 500
+            problem = Problem(status, f"No route for {flask.request.path}." if status == 404 else None,
+                              slug="no-route" if status == 404 else None)
+            return self._problem(problem, flask.request)
+
+        flask.current_app.register_error_handler(HTTPException, framework_error)
 
     # -- resources ----------------------------------------------------------
 
@@ -270,6 +299,7 @@ class Function:
             from eco2.tokens import authenticate
 
             call.user = authenticate(call)
+        _reject_nul(request, match.params, body)
         if route.query is not None:
             call.query = _validate(route.query, dict(request.args.items()), "query")
         if route.body is not None and not (route.optional_body and not body.strip()):
@@ -342,6 +372,21 @@ class Function:
         response = Response(problem.to_json(request.path), status=problem.status, content_type=PROBLEM_JSON)
         response.headers.update(problem.headers)
         return response
+
+
+def _reject_nul(request: Request, params: dict[str, Any], body: bytes) -> None:
+    """422 for a NUL anywhere in the input: no text column could store it."""
+    found = [["query", k] for k, v in request.args.items(multi=True) if "\x00" in v]
+    found += [["path", k] for k, v in params.items() if isinstance(v, str) and "\x00" in v]
+    if _JSON_NUL.search(body):
+        found.append(["body"])
+    if found:
+        raise Problem(
+            422,
+            "The request contains a NUL character.",
+            slug="validation",
+            errors=[{"loc": loc, "msg": "NUL characters are not allowed", "type": "nul"} for loc in found],
+        )
 
 
 def _validate(model: Any, data: Any, where: str) -> Any:

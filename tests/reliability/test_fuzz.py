@@ -179,10 +179,6 @@ def test_fuzz(spec, clients: dict[str, Client], mint) -> None:
     assert tally.failures == [], "\n\n".join(tally.failures[:5])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (schema): DevLogin.nickname is documented maxLength 20 but trimmed "
-                   "before the check, so a whitespace-padded nickname longer than 20 is accepted (200); "
-                   "fix in functions/auth (check the length after trimming, as ProfilePatch does, or "
-                   "document the trimming)")
 def test_dev_login_nickname_length_matches_its_schema(clients: dict[str, Client]) -> None:
     padded = " " * 10 + "초록이" + " " * 10  # 23 characters: the document says at most 20
     schema = clients["auth"].get("/api/v1/auth/openapi.json").json["components"]["schemas"]["DevLogin"]

@@ -6,9 +6,6 @@
   then the database checked whole;
 - header injection through ``X-Request-Id``, on a real server socket;
 - paths that do not route: always problem+json.
-
-Known bugs are pinned by ``xfail(strict=True)`` tests here: each fails until
-the fix lands (then its xfail mark must go).
 """
 
 from __future__ import annotations
@@ -242,10 +239,6 @@ METACHARACTERS = [
     "' UNION SELECT id, nickname FROM auth.users --", "＇ OR 1=1", "\\x27", "' || (SELECT 1) || '",
     "\x00", "a\x00b",
 ]
-# NUL is PostgreSQL's one forbidden text character: these parameters reach a text
-# column unchecked and fail with psycopg.DataError (a 500). Pinned by the xfail tests below.
-KNOWN_NUL = {("auth", "POST", "/api/v1/auth/dev/login", "body", "nickname"),
-             ("my", "PATCH", "/api/v1/user/me", "body", "nickname")}
 
 
 def _resolve(schema: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
@@ -368,18 +361,14 @@ def test_sql_metacharacters_in_every_string_parameter(spec, clients: dict[str, C
     targets = string_inputs(doc)
     before = integrity()
     user_id, token = mint("카나리아")
-    wrong, known, sent, echoed = [], 0, 0, 0
+    wrong, sent, echoed = [], 0, 0
     for target in targets:
         for value in METACHARACTERS:
             headers = {"Authorization": f"Bearer {token}"}
             result = _send(client, target, value, headers)
             sent += 1
-            key = (spec.name, target["method"], target["path"], target["where"], target["name"])
             where = f"{target['method']} {target['path']} {target['where']}.{target['name']}={value!r}"
             if result.status >= 500:
-                if "\x00" in value and key in KNOWN_NUL:
-                    known += 1
-                    continue
                 wrong.append(f"{where} -> {result.status} {result.body[:150]!r}")
                 continue
             problem = _conforms(doc, target, result)
@@ -395,21 +384,15 @@ def test_sql_metacharacters_in_every_string_parameter(spec, clients: dict[str, C
     me = clients["auth"].get("/api/v1/auth/session", headers={"Authorization": f"Bearer {token}"})
     assert me.status == 200 and me.json["user_id"] == user_id
     report(f"security {spec.name}: {len(targets)} string parameters × {len(METACHARACTERS)} SQL metacharacter "
-           f"values = {sent} requests; {echoed} stored values read back; tables intact; {len(wrong)} wrong"
-           + (f"; {known} × known NUL bug" if known else ""))
+           f"values = {sent} requests; {echoed} stored values read back; tables intact; {len(wrong)} wrong")
     assert wrong == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a NUL in the dev-login nickname reaches PostgreSQL "
-                   "(psycopg.DataError: text fields cannot contain NUL) and answers 500; fix in "
-                   "platform/eco2 (reject NUL in validated strings with 422) or functions/auth")
 def test_nul_in_dev_login_nickname_is_rejected(clients: dict[str, Client]) -> None:
     result = clients["auth"].post("/api/v1/auth/dev/login", json={"nickname": "ab\x00cd"})
     assert is_problem(result, (400, 422)), (result.status, result.body)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a NUL in PATCH /api/v1/user/me nickname reaches PostgreSQL "
-                   "(psycopg.DataError) and answers 500; fix in platform/eco2 or functions/my")
 def test_nul_in_profile_nickname_is_rejected(clients: dict[str, Client], mint) -> None:
     _, token = mint()
     result = clients["my"].patch("/api/v1/user/me", json={"nickname": "ab\x00cd"},
@@ -420,10 +403,6 @@ def test_nul_in_profile_nickname_is_rejected(clients: dict[str, Client], mint) -
 # -- paths that do not route -----------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Flask's own HTML 404 (text/html), not problem+json, for "
-                   "/robots.txt, /favicon.ico and any path whose segment holds a line break (werkzeug's "
-                   "path converter does not match '\\n'). Fix in platform/eco2: Function.build() can register "
-                   "functions_framework.errorhandler(HTTPException) rendering a Problem (verified to fix all four)")
 @pytest.mark.parametrize("spec", [BY_NAME["my"]], ids=["my"])
 def test_unroutable_paths_are_problem_json(spec, clients: dict[str, Client]) -> None:
     client = clients[spec.name]

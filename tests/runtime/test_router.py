@@ -253,3 +253,28 @@ def test_cors_preflight(cors_client: Client) -> None:
     assert "Access-Control-Allow-Methods" not in other.headers
     # a plain OPTIONS (no preflight) is still a 405
     assert cors_client.request("OPTIONS", f"{PREFIX}/items").status == 405
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "loc"),
+    [
+        ("POST", "/items", {"json": {"name": "a\x00b", "qty": 1}}, ["body"]),
+        ("GET", "/items", {"query": {"name": "a\x00b"}}, ["query", "name"]),
+        ("GET", "/tags/a%00b", {}, ["path", "tag"]),
+    ],
+)
+def test_nul_anywhere_is_422(client: Client, method: str, path: str, kwargs: dict, loc: list) -> None:
+    body = assert_problem(client.request(method, PREFIX + path, **kwargs), 422)
+    assert body["errors"][0]["loc"] == loc
+
+
+def test_an_escaped_backslash_before_u0000_is_not_nul(client: Client) -> None:
+    raw = b'{"name": "a\\\\u0000", "qty": 1}'  # the text a\u0000, no NUL in it
+    result = client.post(f"{PREFIX}/items", data=raw, headers={"Content-Type": "application/json"})
+    assert result.status == 201, result.body
+    assert result.json["name"] == "a\\u0000"
+
+
+@pytest.mark.parametrize("path", ["/robots.txt", "/favicon.ico", f"{PREFIX}/a%0Ab"])
+def test_paths_flask_refuses_are_problem_json(client: Client, path: str) -> None:
+    assert_problem(client.get(path), 404)
