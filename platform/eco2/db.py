@@ -8,9 +8,12 @@ runs through PgBouncer in transaction mode. Tables are always schema-qualified
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
+import time
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from eco2.problems import unavailable
 
@@ -49,8 +52,9 @@ class Database:
             timeout=timeout,
             max_idle=60,
             # A connection is checked when handed out, so that after a database
-            # restart the first request gets a fresh connection, not a dead one.
-            check=ConnectionPool.check_connection,
+            # restart the first request gets a fresh connection, not a dead one;
+            # the check has the same deadline as a transaction.
+            check=self._check,
             kwargs={
                 "prepare_threshold": None,
                 "connect_timeout": max(2, int(timeout)),
@@ -60,15 +64,83 @@ class Database:
             name=self.application_name,
         )
 
+    def _check(self, conn: "psycopg.Connection") -> None:
+        from psycopg_pool import ConnectionPool
+
+        with _WATCHDOG.deadline(conn, self.settings.db_timeout_seconds):
+            ConnectionPool.check_connection(conn)
+
     @contextmanager
     def transaction(self) -> Iterator["psycopg.Connection"]:
         """A connection inside one transaction: committed on success, rolled
-        back on any exception, so a failed request leaves nothing half-written."""
+        back on any exception, so a failed request leaves nothing half-written.
+
+        The whole transaction must finish within ``ECO2_DB_TIMEOUT_SECONDS``,
+        or its connection is severed and the request gets a 503.
+        """
         with self.pool.connection() as conn:
-            with conn.transaction():
-                yield conn
+            with _WATCHDOG.deadline(conn, self.settings.db_timeout_seconds):
+                with conn.transaction():
+                    yield conn
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+
+
+class _Watchdog:
+    """Severs connections whose transaction outlives its deadline.
+
+    psycopg has no client-side query timeout, and a server that stops
+    answering (frozen, or cut off by the network) still has its kernel ACK our
+    packets, so no TCP timeout fires either: the request would hang. One
+    daemon thread checks the deadlines a few times a second and shuts an
+    overdue connection's socket down, which wakes the blocked request with an
+    OperationalError (a 503). A request pays only a dict insert and delete.
+    """
+
+    TICK = 0.1
+
+    def __init__(self) -> None:
+        self._due: dict[int, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def deadline(self, conn: Any, seconds: float) -> Iterator[None]:
+        key = id(conn)
+        with self._lock:
+            self._due[key] = (time.monotonic() + seconds, conn)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="eco2-db-watchdog", daemon=True)
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._due.pop(key, None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.TICK)
+            now = time.monotonic()
+            with self._lock:
+                overdue = [conn for due, conn in self._due.values() if due <= now]
+                for conn in overdue:
+                    self._due.pop(id(conn), None)
+            for conn in overdue:
+                _sever(conn)
+
+
+def _sever(conn: Any) -> None:
+    try:
+        # A duplicate of the descriptor: shutdown() acts on the socket itself,
+        # and psycopg keeps (and later closes) its own descriptor.
+        with socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, ValueError, AttributeError):
+        pass  # already closed
+
+
+_WATCHDOG = _Watchdog()

@@ -317,10 +317,6 @@ def _postgres_processes(server: EmbeddedPostgres) -> list[int]:
     return found
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (hang): a PostgreSQL that stops answering on open connections "
-                   "(frozen, not down) holds the request for as long as it is frozen: psycopg has no "
-                   "client-side deadline and ECO2_DB_TIMEOUT_SECONDS only bounds the wait for a pool "
-                   "connection. Needs a query deadline in platform/eco2/db.py")
 def test_postgres_that_stops_answering(own_postgres: EmbeddedPostgres, redis_server: str,
                                        key_env: dict[str, str], signer: Any) -> None:
     """A server that accepts but never answers (SIGSTOP: what a stuck host or a
