@@ -338,9 +338,12 @@ class Function:
 
     @staticmethod
     def _too_large(request: Request, limit: int) -> bytes:
-        # functions-framework drains the request body after every response; an
-        # empty cache stops it from reading an oversized body into memory, and
-        # Connection: close stops the server from parsing the rest as a request.
+        # functions-framework reads the whole request body after every response;
+        # an empty cache stops it from loading an oversized body into memory.
+        # Connection: close asks the client to stop sending; gunicorn itself
+        # discards what is left of a declared body before reading the next
+        # request, so the unread rest is never parsed as one (a reliability test
+        # checks that no request can be smuggled in it).
         request._cached_data = b""  # noqa: SLF001
         raise Problem(
             413,
