@@ -111,10 +111,9 @@ class Ownership(BaseModel):
     acquired_at: datetime | None
 
 
-def _summary(conn: Any, user_id: str) -> PointsSummary:
+def _summary(balance: int, lifetime: int) -> PointsSummary:
     from eco2 import points
 
-    balance, lifetime = points.totals(conn, user_id)
     level = points.level_for(lifetime)
     return PointsSummary(balance=balance, lifetime=lifetime, level=level.level,
                          level_name=level.name, next_level_at=level.next_level_at)
@@ -123,9 +122,11 @@ def _summary(conn: Any, user_id: str) -> PointsSummary:
 def _profile(conn: Any, user_id: str) -> Profile:
     from eco2 import profiles
 
-    if profiles.ensure(conn, user_id) is None:
+    profile = profiles.read(conn, user_id)
+    if profile is None:
         raise Problem(404, "The user no longer exists.", slug="not-found")
-    return Profile(**profiles.get(conn, user_id), points=_summary(conn, user_id))
+    totals = _summary(profile.pop("balance"), profile.pop("lifetime"))
+    return Profile(**profile, points=totals)
 
 
 @fn.get("/me", auth=True, response=Profile)
@@ -162,8 +163,10 @@ def delete(call: Call) -> None:
 @fn.get("/me/points", auth=True, response=PointsSummary)
 def points_summary(call: Call) -> PointsSummary:
     """Balance, lifetime points and level."""
+    from eco2 import points
+
     with call.db.transaction() as conn:
-        return _summary(conn, call.user.id)
+        return _summary(*points.totals(conn, call.user.id))
 
 
 @fn.get("/me/points/history", auth=True, query=PageQuery, response=LedgerPage)
@@ -193,10 +196,11 @@ def scan_history(call: Call) -> ScanPage:
 @fn.get("/me/characters", auth=True, response=list[OwnedCharacter])
 def my_characters(call: Call) -> list[OwnedCharacter]:
     """The characters the user owns, in catalog order."""
-    from eco2 import characters
+    from eco2 import characters, profiles
 
     with call.db.transaction() as conn:
-        _profile(conn, call.user.id)
+        if profiles.read(conn, call.user.id) is None:  # the first read grants 이코
+            raise Problem(404, "The user no longer exists.", slug="not-found")
         owned = characters.owned(conn, call.user.id)
     return [
         OwnedCharacter(code=c.code, name=c.name, category=c.category, items=list(c.items), tip=c.tip,

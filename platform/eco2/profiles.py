@@ -51,18 +51,31 @@ def ensure(conn: Any, user_id: str) -> bool | None:
 
 
 def get(conn: Any, user_id: str) -> dict[str, Any] | None:
+    """The profile with its point totals, in one round trip; None before the first read."""
     row = conn.execute(
         """SELECT p.user_id, p.nickname, p.phone_number, p.created_at, u.email, u.last_login_at,
                   (SELECT s.provider FROM auth.social_accounts s WHERE s.user_id = p.user_id
-                    ORDER BY s.last_login_at DESC LIMIT 1)
+                    ORDER BY s.last_login_at DESC LIMIT 1),
+                  coalesce(b.balance, 0), coalesce(b.lifetime, 0)
              FROM my.profiles p JOIN auth.users u ON u.id = p.user_id
+             LEFT JOIN my.point_balances b ON b.user_id = p.user_id
             WHERE p.user_id = %s""",
         (user_id,),
     ).fetchone()
     if row is None:
         return None
-    keys = ("user_id", "nickname", "phone_number", "created_at", "email", "last_login_at", "provider")
+    keys = ("user_id", "nickname", "phone_number", "created_at", "email", "last_login_at", "provider",
+            "balance", "lifetime")
     return dict(zip(keys, row))
+
+
+def read(conn: Any, user_id: str) -> dict[str, Any] | None:
+    """The profile, created on the first read; None when there is no such user.
+    A read of an existing profile is one query and writes nothing."""
+    profile = get(conn, user_id)
+    if profile is None and ensure(conn, user_id) is not None:
+        profile = get(conn, user_id)
+    return profile
 
 
 EDITABLE = ("nickname", "phone_number")
