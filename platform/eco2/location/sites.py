@@ -152,7 +152,8 @@ def statement(query: Nearby, at: hours.Moment) -> tuple[sql.Composed, dict[str, 
 def nearby(
     conn: Any, query: Nearby, at: hours.Moment
 ) -> tuple[list[dict[str, Any]], tuple[float, tuple[int, ...]] | None]:
-    """Sites for ``query`` at moment ``at``, nearest first (ties by id), and the
+    """Sites for ``query`` at moment ``at``, nearest first (ties by id within a
+    page; across pages each tied site still comes exactly once), and the
     keyset of the next page (None on the last page). Each site has
     ``distance_m`` and ``key`` (its order key)."""
     with conn.cursor() as cur:
