@@ -418,3 +418,13 @@ def route_exists(name: str, method: str, path: str) -> bool:
                                                 "PYTHONPATH": str(PLATFORM)})
     match = client.function.router.match(method, urlsplit(path).path)
     return bool(match and match.route)
+
+
+def emit(figures: dict) -> None:
+    """A domain benchmark's figures for bench/domain.py: to ECO2_BENCH_JSON, else as the last line."""
+    text = json.dumps(figures, ensure_ascii=False)
+    target = os.environ.get("ECO2_BENCH_JSON")
+    if target:
+        Path(target).write_text(text, encoding="utf-8")
+    else:
+        print(text)

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Callable
+
+from bench.common import emit
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT / "tests" / "info" / "search_eval.json"
@@ -116,16 +117,6 @@ def main() -> None:
         "p95_ms": round(pct(t_bm25, 95), 3), "baseline_p50_ms": round(base_p50, 3), "load_ms": round(load_ms, 1),
         "first_search_ms": round(first_ms, 1), "misses": misses,
     })
-
-
-def emit(figures: dict) -> None:
-    """The figures for bench/domain.py: to ECO2_BENCH_JSON, else as the last line."""
-    text = json.dumps(figures, ensure_ascii=False)
-    target = os.environ.get("ECO2_BENCH_JSON")
-    if target:
-        Path(target).write_text(text, encoding="utf-8")
-    else:
-        print(text)
 
 
 if __name__ == "__main__":

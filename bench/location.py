@@ -16,7 +16,6 @@ are printed as the last line.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
@@ -30,6 +29,7 @@ from typing import Iterator
 import psycopg
 
 from eco2 import migrate
+from bench.common import emit
 from eco2.location import categories, hours, sites
 
 # Where people are: (lat, lon, share of the clustered sites, spread in degrees)
@@ -200,16 +200,6 @@ def main() -> None:
         "brute_force_p50_ms": round(statistics.median(brute), 1),
         "brute_force_ratio": round(statistics.median(brute) / p50s[label], 1),
     })
-
-
-def emit(figures: dict) -> None:
-    """The figures for bench/domain.py: to ECO2_BENCH_JSON, else as the last line."""
-    text = json.dumps(figures, ensure_ascii=False)
-    target = os.environ.get("ECO2_BENCH_JSON")
-    if target:
-        Path(target).write_text(text, encoding="utf-8")
-    else:
-        print(text)
 
 
 if __name__ == "__main__":

@@ -105,16 +105,21 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.stop()
 
 
-@pytest.fixture
-def redis_url(redis_server: str) -> str:
-    """A logical Redis database of its own, flushed before the test."""
+def flushed_redis(redis_server: str, db: int) -> str:
+    """The URL of logical database ``db`` on ``redis_server``, emptied now."""
     import redis
 
-    url = with_database(redis_server, str(TEST_REDIS_DB))
+    url = with_database(redis_server, str(db))
     client = redis.Redis.from_url(url)
     client.flushdb()
     client.close()
     return url
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    """A logical Redis database of its own, flushed before the test."""
+    return flushed_redis(redis_server, TEST_REDIS_DB)
 
 
 @pytest.fixture(scope="session")

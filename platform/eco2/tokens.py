@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eco2 import kv
-from eco2.problems import Problem, unauthorized
+from eco2.problems import unauthorized
 
 if TYPE_CHECKING:
     from eco2.app import Call

@@ -7,7 +7,6 @@ soon as it exists.
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 from openapi_spec_validator import validate

@@ -18,7 +18,7 @@ import pytest
 from eco2.testing import Client
 from eco2_tools.functions import FunctionSpec, discover
 
-from ..conftest import TEST_REDIS_DB, with_database
+from ..conftest import TEST_REDIS_DB, flushed_redis
 
 SPECS: list[FunctionSpec] = discover()
 BY_NAME = {spec.name: spec for spec in SPECS}
@@ -42,13 +42,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
 @pytest.fixture(scope="module")
 def module_redis_url(redis_server: str) -> str:
     """A logical Redis database for this module, flushed when it starts."""
-    import redis
-
-    url = with_database(redis_server, str(RELIABILITY_REDIS_DB))
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    client.close()
-    return url
+    return flushed_redis(redis_server, RELIABILITY_REDIS_DB)
 
 
 @pytest.fixture(scope="module")
