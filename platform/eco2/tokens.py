@@ -9,6 +9,7 @@ start-up.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import threading
@@ -72,9 +73,21 @@ class Verifier:
             # so an RSA or symmetric key can never be used to verify.
             if jwk.get("kty") == "EC" and jwk.get("crv") == "P-256" and jwk.get("kid"):
                 self.keys[jwk["kid"]] = jwt.PyJWK.from_dict(jwk, algorithm=ALGORITHM).key
+        # A token that verified once verifies again: its signature, issuer and
+        # audience cannot change. Only its expiry moves with the clock, so a
+        # cached result is re-checked against it on every use. This saves the
+        # ECDSA verification (about 0.2 ms) on each repeated request; failures
+        # are exceptions and are never cached.
+        self._verified = functools.lru_cache(maxsize=4096)(self._verify_signature)
 
     def decode(self, token: str) -> Principal:
         """Signature and claims; raises a 401 Problem for anything wrong."""
+        principal = self._verified(token)
+        if principal.exp + self.settings.jwt_leeway_seconds < time.time():
+            raise unauthorized("The token has expired.")
+        return principal
+
+    def _verify_signature(self, token: str) -> Principal:
         jwt = self._jwt
         try:
             header = jwt.get_unverified_header(token)

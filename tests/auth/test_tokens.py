@@ -238,3 +238,12 @@ def test_without_a_signing_key_issuing_fails_closed(auth_env: dict[str, str], fl
     dev = Client(AUTH, env={**auth_env, "ECO2_JWT_SIGNING_KEY_FILE": "", "ECO2_ENV": "dev"})
     result = dev.post("/api/v1/auth/dev/login", json={"nickname": "keyless"})
     assert result.status == 503 and result.content_type == "application/problem+json"
+
+
+def test_a_token_seen_before_is_refused_once_it_expires(auth_env: dict[str, str], private_key, kid: str) -> None:
+    """Verified tokens are cached; the expiry is still checked on every use."""
+    strict = Client(AUTH, env={**auth_env, "ECO2_JWT_LEEWAY_SECONDS": "0"})
+    token = jwt.encode(claims(exp=int(time.time()) + 2), private_key, algorithm="ES256", headers={"kid": kid})
+    assert strict.get("/api/v1/auth/session", headers=bearer(token)).status == 200
+    time.sleep(3)
+    assert_refused(strict, token)
