@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
+from werkzeug.wrappers import Response
 
 from eco2 import Call, Function
 
@@ -59,15 +61,26 @@ class Analysis(BaseModel):
     suggestion: Suggestion | None
 
 
-@fn.get("/catalog", response=list[CatalogEntry])
-def catalog(call: Call) -> list[CatalogEntry]:
-    """Every character, the mascot first (public)."""
+@functools.cache
+def _catalog_json() -> bytes:
+    """The catalog never changes while the function runs: serialized once."""
+    from pydantic import TypeAdapter
+
     from eco2 import characters
 
-    return [
+    entries = [
         CatalogEntry(code=c.code, name=c.name, category=c.category, items=list(c.items), tip=c.tip, default=c.default)
         for c in characters.catalog()
     ]
+    return TypeAdapter(list[CatalogEntry]).dump_json(entries)
+
+
+@fn.get("/catalog", response=list[CatalogEntry])
+def catalog(call: Call) -> Response:
+    """Every character, the mascot first (public)."""
+    response = Response(_catalog_json(), content_type="application/json")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 @fn.get("/me/analysis", auth=True, response=Analysis)

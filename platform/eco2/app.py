@@ -278,7 +278,7 @@ class Function:
             fields["user_id"] = str(getattr(call.user, "id", call.user))
         if cold:
             fields["cold_start"] = True
-        logs.event(self.log, "request", **fields)
+        logs.request_line(self.log, fields)
         return response
 
     def _dispatch(self, call: Call, match: Match | None) -> Response:
