@@ -119,12 +119,18 @@ def _summary(balance: int, lifetime: int) -> PointsSummary:
                          level_name=level.name, next_level_at=level.next_level_at)
 
 
-def _profile(conn: Any, user_id: str) -> Profile:
+def _existing(conn: Any, user_id: str) -> dict[str, Any]:
+    """The profile (created on the first read, which grants 이코); 404 for a vanished user."""
     from eco2 import profiles
 
     profile = profiles.read(conn, user_id)
     if profile is None:
         raise Problem(404, "The user no longer exists.", slug="not-found")
+    return profile
+
+
+def _profile(conn: Any, user_id: str) -> Profile:
+    profile = _existing(conn, user_id)
     totals = _summary(profile.pop("balance"), profile.pop("lifetime"))
     return Profile(**profile, points=totals)
 
@@ -142,7 +148,7 @@ def edit(call: Call) -> Profile:
     from eco2 import profiles
 
     with call.db.transaction() as conn:
-        _profile(conn, call.user.id)
+        _existing(conn, call.user.id)
         profiles.update(conn, call.user.id, call.body.model_dump(include=call.body.model_fields_set))
         return _profile(conn, call.user.id)
 
@@ -196,11 +202,10 @@ def scan_history(call: Call) -> ScanPage:
 @fn.get("/me/characters", auth=True, response=list[OwnedCharacter])
 def my_characters(call: Call) -> list[OwnedCharacter]:
     """The characters the user owns, in catalog order."""
-    from eco2 import characters, profiles
+    from eco2 import characters
 
     with call.db.transaction() as conn:
-        if profiles.read(conn, call.user.id) is None:  # the first read grants 이코
-            raise Problem(404, "The user no longer exists.", slug="not-found")
+        _existing(conn, call.user.id)
         owned = characters.owned(conn, call.user.id)
     return [
         OwnedCharacter(code=c.code, name=c.name, category=c.category, items=list(c.items), tip=c.tip,

@@ -1,9 +1,8 @@
 """Redis access with redis-py: lazy, with connect and read timeouts.
 
-Key names used anywhere in eco2 are listed here, in one place:
-
-Every key starts with ``eco2:``; each function below builds one kind of key
-and says what it holds and for how long.
+Every Redis key eco2 uses is built here, in one place: each key starts with
+``eco2:``, and each function below builds one kind of key and says what it
+holds and for how long.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 import traceback
 from datetime import datetime, timezone
 from typing import Any
@@ -16,18 +17,24 @@ from typing import Any
 _configured = False
 
 
+def _json_line(created: float, level: str, logger: str, msg: str, fields: dict[str, Any]) -> str:
+    """The one shape of every eco2 log line."""
+    line = {
+        "ts": datetime.fromtimestamp(created, timezone.utc).isoformat(timespec="milliseconds"),
+        "level": level,
+        "logger": logger,
+        "msg": msg,
+        **fields,
+    }
+    return json.dumps(line, ensure_ascii=False, default=str)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        line.update(getattr(record, "fields", {}))
+        fields = dict(getattr(record, "fields", {}))
         if record.exc_info:
-            line["exc"] = "".join(traceback.format_exception(*record.exc_info))
-        return json.dumps(line, ensure_ascii=False, default=str)
+            fields["exc"] = "".join(traceback.format_exception(*record.exc_info))
+        return _json_line(record.created, record.levelname.lower(), record.name, record.getMessage(), fields)
 
 
 class _StdoutHandler(logging.StreamHandler):
@@ -71,13 +78,6 @@ def request_line(logger: logging.Logger, fields: dict[str, Any]) -> None:
     formatter) cost more than the rest of a small request's handling."""
     if not logger.isEnabledFor(logging.INFO):
         return
-    line = {
-        "ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-        "level": "info",
-        "logger": logger.name,
-        "msg": "request",
-        **fields,
-    }
     out = sys.stdout
-    out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+    out.write(_json_line(time.time(), "info", logger.name, "request", fields) + "\n")
     out.flush()

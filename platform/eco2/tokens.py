@@ -79,6 +79,10 @@ class Verifier:
         # ECDSA verification (about 0.2 ms) on each repeated request; failures
         # are exceptions and are never cached.
         self._verified = functools.lru_cache(maxsize=4096)(self._verify_signature)
+        if not self.keys:
+            from eco2 import logs
+
+            logs.get("tokens").error("no ES256 key in ECO2_JWKS / ECO2_JWKS_FILE: every token is refused")
 
     def decode(self, token: str) -> Principal:
         """Signature and claims; raises a 401 Problem for anything wrong."""
@@ -153,16 +157,13 @@ def verifier(settings: "Settings") -> Verifier:
     found = _verifiers.get(key)
     if found is None:
         with _lock:
-            found = _verifiers.setdefault(key, Verifier(settings))
+            found = _verifiers.get(key) or _verifiers.setdefault(key, Verifier(settings))
     return found
 
 
 def authenticate(call: "Call") -> Principal:
     """The runtime's check for ``auth=True`` routes."""
-    checker = verifier(call.settings)
-    if not checker.keys:
-        call.function.log.error("no ES256 key in ECO2_JWKS / ECO2_JWKS_FILE: every token is refused")
-    return checker.verify(call)
+    return verifier(call.settings).verify(call)
 
 
 def deny(redis: Any, tokens: list[tuple[str, int]]) -> None:

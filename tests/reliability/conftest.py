@@ -45,17 +45,22 @@ def module_redis_url(redis_server: str) -> str:
     return flushed_redis(redis_server, RELIABILITY_REDIS_DB)
 
 
-@pytest.fixture(scope="module")
-def reliability_env(database_url: str, module_redis_url: str, key_env: dict[str, str]) -> dict[str, str]:
+def functions_env(database_url: str, redis_url: str, key_env: dict[str, str], **extra: str) -> dict[str, str]:
     """As `eco2 dev` runs functions (dev login on), with the rate limits out of the way."""
     return {
         "ECO2_ENV": "dev",
         "ECO2_LOG_LEVEL": "WARNING",
         "DATABASE_URL": database_url,
-        "REDIS_URL": module_redis_url,
+        "REDIS_URL": redis_url,
         "ECO2_RATE_LIMIT_PER_MINUTE": "10000",
         **key_env,
+        **extra,
     }
+
+
+@pytest.fixture(scope="module")
+def reliability_env(database_url: str, module_redis_url: str, key_env: dict[str, str]) -> dict[str, str]:
+    return functions_env(database_url, module_redis_url, key_env)
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ import pytest
 from eco2.testing import Client
 from eco2_tools.embedded import EmbeddedPostgres, EmbeddedRedis
 
-from .conftest import BY_NAME, SPECS, minter, report
+from .conftest import BY_NAME, SPECS, functions_env, minter, report
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -57,17 +57,13 @@ def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedi
 
 
 def _env(database_url: str, redis_url: str, key_env: dict[str, str]) -> dict[str, str]:
-    return {
-        "ECO2_ENV": "dev",
-        "ECO2_LOG_LEVEL": "ERROR",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "ECO2_DB_TIMEOUT_SECONDS": str(DB_TIMEOUT),
-        "ECO2_REDIS_TIMEOUT_SECONDS": str(REDIS_TIMEOUT),
-        "ECO2_RATE_LIMIT_PER_MINUTE": "10000",
-        "ECO2_DB_POOL_MAX": "8",
-        **key_env,
-    }
+    return functions_env(
+        database_url, redis_url, key_env,
+        ECO2_LOG_LEVEL="ERROR",
+        ECO2_DB_TIMEOUT_SECONDS=str(DB_TIMEOUT),
+        ECO2_REDIS_TIMEOUT_SECONDS=str(REDIS_TIMEOUT),
+        ECO2_DB_POOL_MAX="8",
+    )
 
 
 def _unavailable(result) -> bool:  # noqa: ANN001
