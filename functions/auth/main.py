@@ -217,7 +217,7 @@ def me(call: Call) -> dict[str, Any]:
     """The signed-in user."""
     from eco2.auth import accounts
 
-    with call.db.transaction() as conn:
+    with call.db.read() as conn:
         user = accounts.get(conn, call.user.id)
     if user is None:
         raise Problem(404, "The user no longer exists.", slug="not-found")

@@ -88,7 +88,7 @@ def analysis(call: Call) -> dict:
     """Owned and missing characters, scans per category, what holds a character back, what next."""
     from eco2.analysis import analyse
 
-    with call.db.transaction() as conn:
+    with call.db.read() as conn:
         return analyse(conn, call.user.id)
 
 

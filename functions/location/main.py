@@ -150,7 +150,7 @@ def centers(call: Call) -> Response:
     at = hours.moment(hours.now())
     search = sites.Nearby(q.lat, q.lon, radius, q.limit or zoom.limit(q.zoom), q.stores, q.pickups,
                           q.open_now, after)
-    with call.db.transaction() as conn:
+    with call.db.read() as conn:
         found, last = sites.nearby(conn, search, at)
     body = [Center.model_validate(sites.summary(site, at)).model_dump() for site in found]
     response = Response(json.dumps(body, ensure_ascii=False), content_type="application/json")
@@ -165,7 +165,7 @@ def center(call: Call) -> dict[str, Any]:
     from eco2.location import sites
 
     at = hours.moment(hours.now())
-    with call.db.transaction() as conn:
+    with call.db.read() as conn:
         found = sites.one(conn, call.params["id"], at)
     if found is None:
         raise Problem(404, "No such site.", slug="not-found")

@@ -138,7 +138,7 @@ def _profile(conn: Any, user_id: str) -> Profile:
 @fn.get("/me", auth=True, response=Profile)
 def me(call: Call) -> Profile:
     """The profile, created on first read (with 이코 as a welcome)."""
-    with call.db.transaction() as conn:
+    with call.db.read() as conn:
         return _profile(conn, call.user.id)
 
 
@@ -171,7 +171,7 @@ def points_summary(call: Call) -> PointsSummary:
     """Balance, lifetime points and level."""
     from eco2 import points
 
-    with call.db.transaction() as conn:
+    with call.db.read() as conn:
         return _summary(*points.totals(conn, call.user.id))
 
 
@@ -181,7 +181,7 @@ def points_history(call: Call) -> LedgerPage:
     from eco2 import pagination, points
 
     after = pagination.decode(call.query.cursor, int)
-    with call.db.transaction() as conn:
+    with call.db.read() as conn:
         rows = points.history(conn, call.user.id, after[0] if after else None, call.query.limit + 1)
     items, cursor = pagination.page(rows, call.query.limit, "id")
     return LedgerPage(items=items, next_cursor=cursor)
@@ -193,7 +193,7 @@ def scan_history(call: Call) -> ScanPage:
     from eco2 import pagination, scans
 
     after = pagination.decode(call.query.cursor, datetime.fromisoformat, UUID)
-    with call.db.transaction() as conn:
+    with call.db.read() as conn:
         rows = scans.history(conn, call.user.id, after, call.query.limit + 1)
     items, cursor = pagination.page(rows, call.query.limit, "created_at", "id")
     return ScanPage(items=items, next_cursor=cursor)
@@ -204,7 +204,7 @@ def my_characters(call: Call) -> list[OwnedCharacter]:
     """The characters the user owns, in catalog order."""
     from eco2 import characters
 
-    with call.db.transaction() as conn:
+    with call.db.read() as conn:
         _existing(conn, call.user.id)
         owned = characters.owned(conn, call.user.id)
     return [
@@ -222,7 +222,7 @@ def ownership(call: Call) -> Ownership:
     character = characters.by_code(call.params["code"])
     if character is None:
         raise Problem(404, "No such character.", slug="not-found")
-    with call.db.transaction() as conn:
+    with call.db.read() as conn:
         acquired = characters.owned(conn, call.user.id).get(character.code)
     return Ownership(code=character.code, name=character.name, owned=acquired is not None, acquired_at=acquired)
 

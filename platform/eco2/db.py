@@ -2,13 +2,18 @@
 
 Nothing connects at import or start-up; the pool opens on the first query.
 Prepared statements are off (``prepare_threshold=None``) so that the same code
-runs through PgBouncer in transaction mode. Tables are always schema-qualified
+runs through PgBouncer in transaction mode.
+
+Round trips are what a request waits for, so the pool's connections are in
+autocommit: :meth:`Database.read` costs one round trip per statement, and only
+:meth:`Database.transaction` pays for ``BEGIN`` and ``COMMIT``. Tables are always schema-qualified
 (``auth.users``), one schema per domain, so no ``search_path`` is needed.
 """
 
 from __future__ import annotations
 
 import os
+import select
 import socket
 import threading
 import time
@@ -52,10 +57,10 @@ class Database:
             timeout=timeout,
             max_idle=60,
             # A connection is checked when handed out, so that after a database
-            # restart the first request gets a fresh connection, not a dead one;
-            # the check has the same deadline as a transaction.
+            # restart the first request gets a fresh connection, not a dead one.
             check=self._check,
             kwargs={
+                "autocommit": True,
                 "prepare_threshold": None,
                 "connect_timeout": max(2, int(timeout)),
                 "application_name": self.application_name,
@@ -65,6 +70,12 @@ class Database:
         )
 
     def _check(self, conn: "psycopg.Connection") -> None:
+        """Raise if ``conn`` is dead. An idle connection's socket has nothing
+        to read unless the server closed it (a restart, an idle timeout) or
+        said something unasked; only then is the round trip of a real check
+        paid, with the same deadline as a transaction."""
+        if not _readable(conn.pgconn.socket):
+            return
         from psycopg_pool import ConnectionPool
 
         with _WATCHDOG.deadline(conn, self.settings.db_timeout_seconds):
@@ -78,10 +89,19 @@ class Database:
         The whole transaction must finish within ``ECO2_DB_TIMEOUT_SECONDS``,
         or its connection is severed and the request gets a 503.
         """
-        with self.pool.connection() as conn:
-            with _WATCHDOG.deadline(conn, self.settings.db_timeout_seconds):
-                with conn.transaction():
-                    yield conn
+        with self.read() as conn, conn.transaction():
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator["psycopg.Connection"]:
+        """A connection in autocommit: every statement is a transaction of its
+        own, one round trip each. For reads that need no consistent view across
+        statements; code that writes opens ``conn.transaction()`` inside.
+
+        Held within ``ECO2_DB_TIMEOUT_SECONDS``, as :meth:`transaction` is.
+        """
+        with self.pool.connection() as conn, _WATCHDOG.deadline(conn, self.settings.db_timeout_seconds):
+            yield conn
 
     def close(self) -> None:
         if self._pool is not None:
@@ -131,6 +151,12 @@ class _Watchdog:
                     self._due.pop(id(conn), None)
             for conn in overdue:
                 _sever(conn)
+
+
+def _readable(fd: int) -> bool:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _sever(conn: Any) -> None:

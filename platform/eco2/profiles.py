@@ -71,10 +71,14 @@ def get(conn: Any, user_id: str) -> dict[str, Any] | None:
 
 def read(conn: Any, user_id: str) -> dict[str, Any] | None:
     """The profile, created on the first read; None when there is no such user.
-    A read of an existing profile is one query and writes nothing."""
+    A read of an existing profile is one query and writes nothing; the
+    creation is a transaction of its own (a savepoint inside another)."""
     profile = get(conn, user_id)
-    if profile is None and ensure(conn, user_id) is not None:
-        profile = get(conn, user_id)
+    if profile is None:
+        with conn.transaction():
+            created = ensure(conn, user_id)
+        if created is not None:
+            profile = get(conn, user_id)
     return profile
 
 

@@ -40,6 +40,26 @@ def test_failed_request_leaves_nothing_written(function_env: dict[str, str]) -> 
     assert count == 0
 
 
+def test_reads_are_single_statements_outside_a_transaction(function_env: dict[str, str]) -> None:
+    """A read pays one round trip per statement: no BEGIN, no COMMIT."""
+    client = Client(FIXTURE, env=function_env)
+    assert client.get(f"{PREFIX}/db/read").json == {"transaction_status": "IDLE"}
+
+
+def test_a_connection_the_server_closed_is_replaced_before_use(function_env: dict[str, str]) -> None:
+    """After a restart (here: the backend terminated), the next request gets a
+    fresh connection instead of a 503 from the dead one."""
+    client = Client(FIXTURE, env=function_env)
+    assert client.get(f"{PREFIX}/db").status == 200
+    with client.function.db.pool.connection() as conn:
+        old = conn.info.backend_pid
+    with psycopg.connect(function_env["DATABASE_URL"], autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", (old,))
+    assert client.get(f"{PREFIX}/db").json == {"value": 42}
+    with client.function.db.pool.connection() as conn:
+        assert conn.info.backend_pid != old
+
+
 def test_prepared_statements_are_off(function_env: dict[str, str]) -> None:
     """PgBouncer in transaction mode cannot keep server-side prepared statements."""
     client = Client(FIXTURE, env=function_env)

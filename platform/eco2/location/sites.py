@@ -156,7 +156,7 @@ def nearby(
     page; across pages each tied site still comes exactly once), and the
     keyset of the next page (None on the last page). Each site has
     ``distance_m`` and ``key`` (its order key)."""
-    with conn.cursor() as cur:
+    with conn.transaction(), conn.cursor() as cur:
         # GiST cannot tell the planner how many points a box holds; it guesses
         # few, and would fetch the whole box with a bitmap scan and sort it.
         # Walking the index nearest-first reads only as far as the page needs.
