@@ -69,6 +69,11 @@ def test_search(info: Client) -> None:
     assert ok(info.get(f"{P}/search", query={"q": "zzqxj"}))["results"] == []
 
 
+@pytest.mark.parametrize("q", ['"페트병', "NEAR(pet bottle)", "-캔 AND (pet*", "^캔", "title:캔", "'; --"])
+def test_search_takes_fts5_syntax_as_text(info: Client, q: str) -> None:
+    assert isinstance(ok(info.get(f"{P}/search", query={"q": q}))["results"], list)
+
+
 @pytest.mark.parametrize("query", [{}, {"q": ""}, {"q": "   "}, {"q": "x" * 101}, {"q": "캔", "limit": 0},
                                    {"q": "캔", "limit": 51}, {"q": "캔", "limit": "many"}])
 def test_search_validation(info: Client, query: dict) -> None:

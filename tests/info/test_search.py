@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from eco2 import knowledge
+from eco2.knowledge import index
 from eco2.knowledge.tokens import tokens
 
 EVAL = json.loads((Path(__file__).parent / "search_eval.json").read_text(encoding="utf-8"))["queries"]
@@ -66,3 +67,35 @@ def test_tokens() -> None:
     assert tokens("투명페트병은 어떻게 버리나요") == tokens("투명페트병은")
     assert "은" not in tokens("투명페트병은")  # a particle is no head noun
     assert "법랑" in tokens("법랑 냄비 버리는 법")  # 법 is asking only as a word of its own
+
+
+def test_fts5_indexes_every_token_intact() -> None:
+    """FTS5 holds exactly our tokens: its tokenizer splits none (pet_bottle) and merges none."""
+    kb = knowledge.load()
+    built = index.Index(kb)
+    built._db.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, docs, row)")
+    indexed = {term for (term,) in built._db.execute("SELECT term FROM temp.vocab")}
+    ours = {t for _, title, body in index._documents(kb) for t in title + body}
+    assert indexed == ours and "pet_bottle" in indexed
+
+
+SYNTAX = ['"', '"페트병', 'pet" OR "can', "pet*", "NEAR(pet bottle)", 'NEAR("pet" "can", 2)', "-캔",
+          "^캔", "(캔", "캔)", "pet AND NOT bottle", "title:캔", "{title body}: 캔", "body : pet", "+캔", "캔'",
+          "'; DROP TABLE docs; --", "\\", "*"]
+
+
+@pytest.mark.parametrize("query", SYNTAX)
+def test_fts5_syntax_in_the_query_is_only_text(query: str) -> None:
+    assert isinstance(knowledge.search(query, 5), list)
+
+
+def test_every_token_is_quoted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tokens that are FTS5 syntax (were the tokenizer to let them through) are only strings.
+
+    Unquoted, most of these queries are FTS5 syntax errors (unterminated string,
+    no such column, syntax error near "AND"); ``bott*`` would be a prefix query."""
+    built = index.Index(knowledge.load())
+    monkeypatch.setattr(index, "tokens", lambda text, **_: text.split())
+    for query in SYNTAX:
+        assert isinstance(built.search(query, 5), list)
+    assert built.search("bott*", 5) == []  # a quoted * is no prefix query: nothing is "bott"

@@ -12,8 +12,9 @@ the functions call::
     knowledge.unmet_steps("무색페트병", ["라벨_부착"])  # ("label_removed",)
     knowledge.search("페트병 라벨", limit=5)     # [Hit(kind, id, title, score, category)]
 
-:func:`search` needs ``bm25s`` (a function that calls it lists it in its
-requirements.txt); everything else is the standard library.
+All of it, :func:`search` too (SQLite FTS5, built on the first search), is
+the standard library: a function that uses it needs nothing in its
+requirements.txt.
 """
 
 from __future__ import annotations
