@@ -269,6 +269,21 @@ class Server:
             return self.log_path.read_text(errors="replace")[-2000:]
         return "\n".join(line for _, line in self.lines[-20:])
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time so far of the server's processes (the
+        gunicorn master and its workers: the process group)."""
+        if self.proc is None:
+            return 0.0
+        total = 0
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) == self.proc.pid:  # the process group is the master's pid
+                    total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):

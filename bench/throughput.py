@@ -67,6 +67,8 @@ def _summary(route: Route, runs: list[dict[str, Any]]) -> dict[str, Any]:
         "rps": round(median([r["rps"] for r in runs]) or 0, 1),
         "p50_ms": round(median([r["p50_ms"] for r in runs]) or 0, 2),
         "p99_ms": round(median([r["p99_ms"] for r in runs]) or 0, 2),
+        # The server's CPU time per request (all its threads): on one CPU, req/s is about 1 s / this.
+        "cpu_us": round(median([r["cpu_us"] for r in runs]) or 0),
         "requests": sum(r["requests"] for r in runs),
         "non2xx": sum(r["non2xx"] for r in runs),
         "s5xx": sum(r["s5xx"] for r in runs),
@@ -93,8 +95,11 @@ def measure_settings(routes: list[Route], env_for: Callable[[str], dict[str, str
         for _ in range(rounds):
             for setting in settings:
                 for route in routes:
-                    port = servers[setting][route.function].port
-                    samples[setting][route.key].append(drive(route, port, users, connections, seconds, client_cpu))
+                    server = servers[setting][route.function]
+                    before = server.cpu_seconds()
+                    figures = drive(route, server.port, users, connections, seconds, client_cpu)
+                    figures["cpu_us"] = (server.cpu_seconds() - before) / max(1, figures["requests"]) * 1e6
+                    samples[setting][route.key].append(figures)
     finally:
         for group in servers.values():
             for server in group.values():
