@@ -1,9 +1,9 @@
-"""`make bench`: cold start, warm throughput, server settings, the dev gateway's
-overhead, closure sizes and the domain benchmarks, each against its baseline
-measured in the same run. Writes bench/results.json and bench/results.md and
-prints the table. See docs/bench.md.
+"""`make bench`: cold start, warm throughput, server settings, the floor under a
+database route, the dev gateway's overhead, closure sizes and the domain
+benchmarks, each against its baseline measured in the same run. Writes
+bench/results.json and bench/results.md and prints the table. See docs/bench.md.
 
-    python -m bench.run [--quick] [--only coldstart,throughput,gateway,sizes,domain]
+    python -m bench.run [--quick] [--only coldstart,throughput,floor,gateway,sizes,domain]
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from bench import client, coldstart, domain, gateway, sizes, throughput
+from bench import client, coldstart, domain, floor, gateway, sizes, throughput
 from bench.common import ROOT, Route, cpus, log, machine, make_users, ratio, route_exists, stack
 
-PARTS = ("coldstart", "throughput", "gateway", "sizes", "domain")
+PARTS = ("coldstart", "throughput", "floor", "gateway", "sizes", "domain")
 READ_ROUTES = {"my:profile", "my:points history", "character:catalog", "character:analysis",
                "info:guide search", "location:nearby 5 km"}
 LIGHT = ("auth", "my", "character", "location", "info")  # scan (a model) and chat (an LLM client) are not
@@ -108,7 +108,7 @@ def main() -> None:
     for route in skipped:
         log(f"skipped (no such route yet): {route.function} {route.method} {route.path.split('?')[0]}")
 
-    if any(p in parts for p in ("coldstart", "throughput", "gateway", "domain")):
+    if any(p in parts for p in ("coldstart", "throughput", "floor", "gateway", "domain")):
         with stack() as st, tempfile.TemporaryDirectory(prefix="eco2-bench-logs-") as logs:
             log(f"PostgreSQL {st.database_url}, Redis {st.redis_url}")
             users = make_users(st, 24, 130)
@@ -128,6 +128,8 @@ def main() -> None:
                     routes, sweep, env_for, users, rounds=rounds, seconds=seconds, connections=connections,
                     server_cpu=server_cpu, client_cpu=client_cpu, logdir=Path(logs), settings=settings,
                     sweep_rounds=1 if args.quick else 2, sweep_seconds=seconds if args.quick else 2.0)
+            if "floor" in parts:
+                results["floor"] = floor.run(st.database_url, st.redis_url)
             if "gateway" in parts:
                 results["gateway"] = gateway.overhead(
                     st.env(), "character", "/api/v1/character/catalog", rounds=rounds, seconds=seconds,
@@ -262,6 +264,26 @@ def markdown(results: dict[str, Any]) -> str:
             f"{_fmt(gw[f'direct@{conns}']['rps'])} | {_fmt(gw[f'gateway@{conns}']['rps'])} | {gw[f'rps_ratio_c{conns}']} |",
             "",
         ]
+    fl = results.get("floor")
+    if fl:
+        imp, trips = fl["imports"], fl["round_trips"]
+        hello_cpu = (tp or {}).get("routes", {}).get("hello:hello", {}).get("cpu_us")
+        out += ["## The floor under a database route (bench/floor.py)", "",
+                f"Imports, marginal, after functions-framework and the eco2 runtime (median of 5 fresh interpreters; "
+                f"functions-framework's own import: {_fmt(imp['functions_framework_ms'])} ms):", "",
+                "| import | ms | × functions-framework's |", "|---|--:|--:|"]
+        for name, ms in imp["marginal_ms"].items():
+            out.append(f"| {name} | {_fmt(ms)} | {_fmt(ratio(ms, imp['functions_framework_ms']), 2)} |")
+        out += [f"| all three | {_fmt(imp['sum_ms'])} | {_fmt(ratio(imp['sum_ms'], imp['functions_framework_ms']), 2)} |",
+                "", "CPU per call, one thread (µs), against the same MGET on a bare socket"
+                + (f" and hello's whole request ({_fmt(hello_cpu)} µs of server CPU, above)" if hello_cpu else "") + ":",
+                "", "| call | µs | × bare socket | × hello's request |", "|---|--:|--:|--:|"]
+        for name, key in (("MGET on a bare socket", "bare_socket_mget_us"), ("redis-py MGET (the denylist check)",
+                          "redis_py_mget_us"), ("psycopg_pool checkout + one-statement read", "psycopg_pool_read_us")):
+            us = trips[key]
+            out.append(f"| {name} | {_fmt(us)} | {_fmt(ratio(us, trips['bare_socket_mget_us']), 2)} | "
+                       f"{_fmt(ratio(us, hello_cpu), 2)} |")
+        out.append("")
     sz = results.get("sizes")
     if sz:
         out += [
