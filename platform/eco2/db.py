@@ -6,8 +6,10 @@ runs through PgBouncer in transaction mode.
 
 Round trips are what a request waits for, so the pool's connections are in
 autocommit: :meth:`Database.read` costs one round trip per statement, and only
-:meth:`Database.transaction` pays for ``BEGIN`` and ``COMMIT``. Tables are always schema-qualified
-(``auth.users``), one schema per domain, so no ``search_path`` is needed.
+:meth:`Database.transaction` pays for ``BEGIN`` and ``COMMIT``.
+
+Tables are always schema-qualified (``auth.users``), one schema per domain, so
+no ``search_path`` is needed.
 """
 
 from __future__ import annotations
