@@ -65,6 +65,8 @@ class Call:
     query: Any = None
     body: Any = None
     user: Any = None
+    # Headers the handler adds to the response the runtime serializes for it.
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def settings(self) -> config.Settings:
@@ -310,13 +312,13 @@ class Function:
         if isinstance(result, Response):
             return result
         if result is None:
-            return Response(status=204 if route.status == 200 else route.status)
+            return Response(status=204 if route.status == 200 else route.status, headers=call.headers)
         if route.response is None:
             payload = json.dumps(result, ensure_ascii=False).encode()
         else:
             adapter = route.response_adapter()
             payload = adapter.dump_json(adapter.validate_python(result), by_alias=True)
-        return Response(payload, status=route.status, content_type="application/json")
+        return Response(payload, status=route.status, content_type="application/json", headers=call.headers)
 
     def _read_body(self, request: Request) -> bytes:
         """Read at most ``max_body_bytes``; more is a 413 without reading the rest."""
