@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from eco2 import Call, Function, problems
-from eco2.my.profiles import Nickname
+from eco2.my import profiles
 from eco2.pagination import PageQuery
+
+if TYPE_CHECKING:
+    from eco2.db import Connection
 
 fn = Function("my", "/api/v1/user")
 
@@ -37,7 +40,7 @@ class Profile(BaseModel):
 class ProfilePatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    nickname: Nickname | None = None
+    nickname: profiles.Nickname | None = None
     phone_number: str | None = Field(None, description="010-XXXX-XXXX; +82 accepted; null clears it")
 
     @field_validator("nickname")
@@ -50,9 +53,7 @@ class ProfilePatch(BaseModel):
     @field_validator("phone_number")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
-        from eco2.my.profiles import normalize_phone
-
-        return None if value is None else normalize_phone(value)
+        return None if value is None else profiles.normalize_phone(value)
 
     @model_validator(mode="after")
     def _something(self) -> "ProfilePatch":
@@ -117,17 +118,15 @@ def _summary(balance: int, lifetime: int) -> PointsSummary:
                          level_name=level.name, next_level_at=level.next_level_at)
 
 
-def _existing(conn: Any, user_id: str) -> dict[str, Any]:
+def _existing(conn: "Connection", user_id: str) -> dict[str, Any]:
     """The profile (created on the first read, which grants 이코); 404 for a vanished user."""
-    from eco2.my import profiles
-
     profile = profiles.read(conn, user_id)
     if profile is None:
         raise problems.user_gone()
     return profile
 
 
-def _profile(conn: Any, user_id: str) -> Profile:
+def _profile(conn: "Connection", user_id: str) -> Profile:
     profile = _existing(conn, user_id)
     totals = _summary(profile.pop("balance"), profile.pop("lifetime"))
     return Profile(**profile, points=totals)
@@ -143,8 +142,6 @@ def me(call: Call) -> Profile:
 @fn.patch("/me", auth=True, body=ProfilePatch, response=Profile)
 def edit(call: Call) -> Profile:
     """Change the nickname and/or phone number."""
-    from eco2.my import profiles
-
     with call.db.transaction() as conn:
         _existing(conn, call.user.id)
         profiles.update(conn, call.user.id, call.body.model_dump(include=call.body.model_fields_set))
@@ -155,7 +152,6 @@ def edit(call: Call) -> Profile:
 def delete(call: Call) -> None:
     """Erase the account in every schema and revoke all of its tokens."""
     from eco2 import tokens
-    from eco2.my import profiles
 
     # Revoke first: if Redis cannot answer, nothing is deleted (503), and a
     # deletion never leaves the user's tokens working.
