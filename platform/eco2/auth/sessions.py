@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from eco2 import tokens
 from eco2.auth import accounts, signing
@@ -24,6 +24,8 @@ from eco2.problems import Problem
 from eco2.tokens import Principal
 
 if TYPE_CHECKING:
+    import redis
+
     from eco2.auth.oauth import Profile
     from eco2.auth.settings import AuthSettings
     from eco2.auth.signing import Signer
@@ -121,7 +123,7 @@ def sign_in(database: "Database", settings: "AuthSettings", profile: "Profile") 
                      settings.refresh_ttl_seconds)
 
 
-def renew(database: "Database", redis: Any, settings: "AuthSettings", refresh_token: str) -> TokenPair:
+def renew(database: "Database", redis: "redis.Redis", settings: "AuthSettings", refresh_token: str) -> TokenPair:
     """The next pair for ``refresh_token``; a 401 for a refused one, whose
     family's access tokens (on reuse) are denied first."""
     with database.transaction() as conn:
@@ -133,7 +135,7 @@ def renew(database: "Database", redis: Any, settings: "AuthSettings", refresh_to
     return result
 
 
-def log_out(database: "Database", redis: Any, settings: "AuthSettings", access_token: str | None,
+def log_out(database: "Database", redis: "redis.Redis", settings: "AuthSettings", access_token: str | None,
             refresh_token: str | None) -> None:
     """End the session: deny the access token and revoke its refresh family (and
     the family of ``refresh_token``). An expired or bad access token still logs
