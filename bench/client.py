@@ -164,7 +164,7 @@ async def _drive(kind: str, plan: list[str], port: int, connections: int, second
 
     await asyncio.gather(*(connection(i) for i in range(connections)))
     elapsed = time.perf_counter() - started
-    from bench.common import percentile
+    from bench.stats import percentile
 
     us = [x * 1e6 for x in latencies]
     return {

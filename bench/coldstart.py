@@ -26,7 +26,10 @@ import subprocess
 import time
 from typing import Any
 
-from bench.common import PY, Route, Server, Users, log, median, ratio
+from bench import PY
+from bench.server import Route, Server
+from bench.stats import log, median, ratio
+from bench.users import Users
 
 
 def interpreter_ms(env: dict[str, str], runs: int) -> float:

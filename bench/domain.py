@@ -18,7 +18,8 @@ import tempfile
 import time
 from typing import Any
 
-from bench.common import PY, ROOT, log
+from bench import PY, ROOT
+from bench.stats import log
 
 SCRIPTS = ("info_search", "location")
 

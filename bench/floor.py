@@ -26,7 +26,8 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from bench import coldstart
-from bench.common import PY, ROOT, median
+from bench import PY, ROOT
+from bench.stats import median
 
 # The same statements as the cold-start table's import costs, timed here after the runtime.
 IMPORTS = {name: coldstart.IMPORTS[name] for name in ("psycopg + psycopg_pool", "redis", "PyJWT + cryptography EC")}

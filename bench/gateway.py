@@ -24,7 +24,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from bench import client
-from bench.common import PY, ROOT, log, median, ratio, request
+from bench import PY, ROOT
+from bench.server import request
+from eco2_tools import serve
+from bench.stats import log, median, ratio
 
 
 async def _serve(port_file: Path) -> None:
@@ -58,12 +61,8 @@ def running(env: dict[str, str], output: Path | None = None) -> Iterator[int]:
                 time.sleep(0.02)
             yield int(port_file.read_text())
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            # The gateway stops its functions (process groups of their own) on SIGTERM.
+            serve.stop(proc, grace=20)
             if output:
                 out.close()  # type: ignore[union-attr]
 

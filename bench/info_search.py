@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from bench.common import emit
+from bench.stats import emit
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT / "tests" / "info" / "search_eval.json"

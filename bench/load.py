@@ -33,7 +33,10 @@ from typing import Any
 from urllib.parse import quote
 
 from bench import gateway
-from bench.common import ROOT, log, percentile, route_exists, stack
+from bench import ROOT
+from bench.server import route_exists
+from bench.stack import stack
+from bench.stats import log, percentile
 from bench.run import positions, search_queries
 
 
@@ -185,7 +188,7 @@ def award_scans(database_url: str, users: list[VirtualUser], stop: threading.Eve
     """Scan rewards for the signed-in users while the load runs, one transaction each."""
     import psycopg
 
-    from eco2 import rewards
+    from eco2.scan import rewards
 
     rng = random.Random(7)
     mix = [("재활용폐기물", "무색페트병", True), ("재활용폐기물", "종이", True), ("일반종량제폐기물", None, True),

@@ -29,7 +29,7 @@ from typing import Iterator
 import psycopg
 
 from eco2 import migrate
-from bench.common import emit
+from bench.stats import emit
 from eco2.location import categories, hours, sites
 
 # Where people are: (lat, lon, share of the clustered sites, spread in degrees)

@@ -20,7 +20,12 @@ from typing import Any
 from urllib.parse import quote
 
 from bench import client, coldstart, domain, floor, gateway, sizes, throughput
-from bench.common import ROOT, Route, cpus, log, machine, make_users, ratio, route_exists, stack
+from bench import ROOT
+from bench.machine import cpus, machine
+from bench.server import Route, route_exists
+from bench.stack import stack
+from bench.stats import log, ratio
+from bench.users import make_users
 
 PARTS = ("coldstart", "throughput", "floor", "gateway", "sizes", "domain")
 READ_ROUTES = {"my:profile", "my:points history", "character:catalog", "character:analysis",

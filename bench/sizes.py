@@ -19,7 +19,7 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from bench.common import ROOT
+from bench import ROOT
 
 MB = 1_000_000
 

@@ -17,7 +17,9 @@ from itertools import cycle, islice
 from typing import Any, Callable
 
 from bench import client
-from bench.common import Route, Server, Users, log, median, ratio
+from bench.server import Route, Server
+from bench.stats import log, median, ratio
+from bench.users import Users
 
 # (WORKERS, THREADS): one thread; a few; functions-framework's default on 2 CPUs; many; two processes.
 SETTINGS: list[tuple[int, int]] = [(1, 1), (1, 4), (1, 8), (1, 16), (2, 4)]

@@ -21,7 +21,8 @@ import pytest
 from eco2.testing import Client
 from eco2_tools.embedded import EmbeddedPostgres, EmbeddedRedis
 
-ROOT = Path(__file__).resolve().parents[1]
+from .support import Keys, mint
+
 TEST_REDIS_DB = 9
 
 
@@ -133,11 +134,14 @@ def signing_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def key_env(signing_keys: Path) -> dict[str, str]:
-    return {
-        "ECO2_JWT_SIGNING_KEY_FILE": str(signing_keys / "signing.pem"),
-        "ECO2_JWKS_FILE": str(signing_keys / "jwks.json"),
-    }
+def keys(signing_keys: Path) -> Keys:
+    """The test signing key: tokens as auth issues them, and forged ones."""
+    return Keys(signing_keys)
+
+
+@pytest.fixture(scope="session")
+def key_env(keys: Keys) -> dict[str, str]:
+    return keys.env
 
 
 @pytest.fixture
@@ -147,27 +151,7 @@ def function_env(database_url: str, redis_url: str, key_env: dict[str, str]) -> 
 
 
 @pytest.fixture
-def make_user(database_url: str, key_env: dict[str, str], signing_keys: Path):
+def make_user(database_url: str, keys: Keys):
     """``make_user(nickname=None) -> (user_id, access_token)``: a user in
-    auth.users and a token signed as the auth function signs them."""
-    import psycopg
-
-    from eco2 import config
-    from eco2.tokens import Signer
-
-    settings = config.load(environ=key_env)
-    signer = Signer(settings, (signing_keys / "signing.pem").read_bytes())
-
-    def make(nickname: str | None = None) -> tuple[str, str]:
-        with psycopg.connect(database_url) as conn:
-            (user_id,) = conn.execute(
-                "INSERT INTO auth.users (nickname) VALUES (%s) RETURNING id", (nickname,)
-            ).fetchone()
-        token, _ = signer.issue(str(user_id), settings.access_ttl_seconds)
-        return str(user_id), token
-
-    return make
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+    auth.users and a token (of the default lifetime) signed as auth signs them."""
+    return lambda nickname=None: mint(database_url, keys, nickname, ttl=keys.signer.settings.access_ttl_seconds)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 from werkzeug.wrappers import Response
 
-from eco2 import Call, Function, Problem
+from eco2 import Call, Function, Problem, problems
 from eco2.auth.settings import AuthSettings
+from eco2.my.profiles import Nickname
+from eco2.tokens import ACCESS_COOKIE
 
 fn = Function("auth", "/api/v1/auth", settings=AuthSettings)
+
+REFRESH_COOKIE = "s_refresh"
+# The refresh cookie goes only to the auth routes; the access cookie everywhere.
+REFRESH_COOKIE_PATH = "/api/v1/auth"
 
 
 class LoginStart(BaseModel):
@@ -34,16 +39,7 @@ class CallbackQuery(BaseModel):
 
 
 class DevLogin(BaseModel):
-    nickname: str = Field(min_length=2, max_length=20, description="2–20 characters, then trimmed")
-
-    @field_validator("nickname")
-    @classmethod
-    def _trim(cls, value: str) -> str:
-        # The documented length applies to what is sent; trimmed, it must still be 2.
-        value = value.strip()
-        if len(value) < 2:
-            raise ValueError("nickname must be at least 2 characters besides spaces")
-        return value
+    nickname: Nickname
 
 
 class RefreshRequest(BaseModel):
@@ -80,10 +76,16 @@ def _limit(call: Call, bucket: str) -> None:
     ratelimit.hit(call.redis, bucket, client, call.settings.rate_limit_per_minute)
 
 
-def _reply(call: Call, pair: Any, status: int = 200) -> Response:
-    """Tokens as JSON, and as cookies for browsers."""
-    from eco2.auth import web
+def _set_cookies(response: Response, pair: Any, settings: AuthSettings) -> None:
+    common = {"domain": settings.cookie_domain, "secure": settings.env != "dev", "httponly": True,
+              "samesite": "Lax"}
+    response.set_cookie(ACCESS_COOKIE, pair.access_token, max_age=settings.access_ttl_seconds, path="/", **common)
+    response.set_cookie(REFRESH_COOKIE, pair.refresh_token, max_age=pair.refresh_ttl, path=REFRESH_COOKIE_PATH,
+                        **common)
 
+
+def _reply(call: Call, pair: Any) -> Response:
+    """Tokens as JSON (never cached), and as cookies for browsers."""
     body = Tokens(
         access_token=pair.access_token,
         expires_in=call.settings.access_ttl_seconds,
@@ -91,31 +93,18 @@ def _reply(call: Call, pair: Any, status: int = 200) -> Response:
         refresh_expires_in=pair.refresh_ttl,
         user_id=pair.user_id,
     )
-    response = Response(body.model_dump_json(), status=status, content_type="application/json")
+    response = Response(body.model_dump_json(), content_type="application/json")
     response.headers["Cache-Control"] = "no-store"
-    web.set_cookies(response, pair, call.settings)
+    _set_cookies(response, pair, call.settings)
     return response
 
 
-def _sign_in(call: Call, profile: Any) -> Any:
-    """Upsert the user and start a session, in one transaction."""
-    from eco2.auth import accounts, sessions, web
-
-    s = call.settings
-    with call.db.transaction() as conn:
-        user_id = accounts.upsert(conn, profile)
-        return sessions.start(conn, web.signer(s), user_id, s.access_ttl_seconds, s.refresh_ttl_seconds)
-
-
-@fn.get("/.well-known/jwks.json", response=Jwks)
-def jwks(call: Call) -> Response:
+@fn.get("/.well-known/jwks.json", response=Jwks, cache="public, max-age=300")
+def jwks(call: Call) -> dict[str, Any]:
     """The public keys that verify access tokens (several during a rotation)."""
     from eco2.tokens import load_jwks
 
-    public = {"keys": [{k: v for k, v in key.items() if k != "d"} for key in load_jwks(call.settings)["keys"]]}
-    response = Response(json.dumps(public), content_type="application/json")
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
+    return {"keys": [{k: v for k, v in key.items() if k != "d"} for key in load_jwks(call.settings)["keys"]]}
 
 
 @fn.get("/{provider}", query=LoginQuery, response=LoginStart)
@@ -130,18 +119,18 @@ def login(call: Call) -> dict[str, Any]:
 @fn.get("/{provider}/callback", query=CallbackQuery, response=Tokens)
 def callback(call: Call) -> Response:
     """The provider sends the browser back here with a code: sign the user in."""
-    from eco2.auth import oauth, web
+    from eco2.auth import oauth, sessions
 
     _limit(call, "callback")
     name = call.params["provider"]
     oauth.provider(call.settings, name)  # 404 for an unknown provider before touching state
     record = oauth.take_state(call.redis, call.query.state, name)
-    json_reply = web.wants_json(call.request.headers.get("Accept", ""))
+    json_reply = "application/json" in call.request.headers.get("Accept", "").lower()
     try:
         if call.query.error or not call.query.code:
             raise Problem(401, "The provider did not authorize the sign-in.", slug="provider-denied")
         token = oauth.exchange(call.settings, name, call.query.code, record)
-        pair = _sign_in(call, oauth.profile(call.settings, name, token))
+        pair = sessions.sign_in(call.db, call.settings, oauth.profile(call.settings, name, token))
     except Problem as problem:
         if json_reply:
             raise
@@ -150,65 +139,47 @@ def callback(call: Call) -> Response:
     if json_reply:
         return _reply(call, pair)
     response = Response(status=302, headers={"Location": f"{record['origin']}/#/home"})
-    web.set_cookies(response, pair, call.settings)
+    _set_cookies(response, pair, call.settings)
     return response
 
 
 @fn.post("/dev/login", body=DevLogin, response=Tokens)
 def dev_login(call: Call) -> Response:
     """Local development only (ECO2_ENV=dev): tokens for a user by nickname."""
+    from eco2.auth import sessions
     from eco2.auth.oauth import Profile
 
     if call.settings.env != "dev":
-        raise Problem(404, f"No route for {call.request.path}.", slug="no-route")
+        raise problems.no_route(call.request.path)
     _limit(call, "dev-login")
     nickname = call.body.nickname
-    return _reply(call, _sign_in(call, Profile("dev", nickname.lower(), None, False, nickname, None)))
+    profile = Profile("dev", nickname.lower(), None, False, nickname, None)
+    return _reply(call, sessions.sign_in(call.db, call.settings, profile))
 
 
 @fn.post("/refresh", body=RefreshRequest, optional_body=True, response=Tokens)
 def refresh(call: Call) -> Response:
     """Rotate the refresh token (cookie s_refresh or the body) into a new pair."""
-    from eco2 import tokens
-    from eco2.auth import sessions, web
+    from eco2.auth import sessions
 
     _limit(call, "refresh")
-    presented = (call.body.refresh_token if call.body else None) or call.request.cookies.get(web.REFRESH_COOKIE)
+    presented = (call.body.refresh_token if call.body else None) or call.request.cookies.get(REFRESH_COOKIE)
     if not presented:
         raise Problem(401, "A refresh token is required.", slug="unauthorized")
-    s = call.settings
-    with call.db.transaction() as conn:
-        result = sessions.rotate(conn, web.signer(s), presented, s.access_ttl_seconds, s.refresh_ttl_seconds)
-    if isinstance(result, sessions.Revoked):
-        tokens.deny(call.redis, result.deny)
-        raise Problem(401, f"The refresh token is {result.reason}.", slug="refresh-refused")
-    return _reply(call, result)
+    return _reply(call, sessions.renew(call.db, call.redis, call.settings, presented))
 
 
 @fn.post("/logout", status=204)
 def logout(call: Call) -> Response:
     """End the session: deny the access token, revoke its refresh family."""
     from eco2 import tokens
-    from eco2.auth import sessions, web
+    from eco2.auth import sessions
 
-    principal = None
-    token = tokens.bearer_token(call)
-    if token:
-        try:
-            principal = tokens.verifier(call.settings).decode(token)
-        except Problem:
-            principal = None  # an expired or bad token still logs the cookies out
-    refresh_token = call.request.cookies.get(web.REFRESH_COOKIE)
-    deny: list[tuple[str, int]] = [(principal.jti, principal.exp)] if principal else []
-    with call.db.transaction() as conn:
-        families = {principal.sid} if principal and principal.sid else set()
-        if refresh_token:
-            families.add(sessions.family_of(conn, refresh_token))
-        for family in families - {None}:
-            deny += sessions.revoke_family(conn, family, "logout")
-    tokens.deny(call.redis, deny)
+    sessions.log_out(call.db, call.redis, call.settings, tokens.bearer_token(call),
+                     call.request.cookies.get(REFRESH_COOKIE))
     response = Response(status=204)
-    web.clear_cookies(response, call.settings)
+    response.delete_cookie(ACCESS_COOKIE, path="/", domain=call.settings.cookie_domain)
+    response.delete_cookie(REFRESH_COOKIE, path=REFRESH_COOKIE_PATH, domain=call.settings.cookie_domain)
     return response
 
 
@@ -220,7 +191,7 @@ def me(call: Call) -> dict[str, Any]:
     with call.db.read() as conn:
         user = accounts.get(conn, call.user.id)
     if user is None:
-        raise Problem(404, "The user no longer exists.", slug="not-found")
+        raise problems.user_gone()
     return user
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
-from werkzeug.wrappers import Response
 
 from eco2 import Call, Function
 
@@ -61,32 +59,18 @@ class Analysis(BaseModel):
     suggestion: Suggestion | None
 
 
-@functools.cache
-def _catalog_json() -> bytes:
-    """The catalog never changes while the function runs: serialized once."""
-    from pydantic import TypeAdapter
-
-    from eco2 import characters
-
-    entries = [
-        CatalogEntry(code=c.code, name=c.name, category=c.category, items=list(c.items), tip=c.tip, default=c.default)
-        for c in characters.catalog()
-    ]
-    return TypeAdapter(list[CatalogEntry]).dump_json(entries)
-
-
-@fn.get("/catalog", response=list[CatalogEntry])
-def catalog(call: Call) -> Response:
+@fn.get("/catalog", response=list[CatalogEntry], cache="public, max-age=3600", static=True)
+def catalog(call: Call) -> tuple[Any, ...]:
     """Every character, the mascot first (public)."""
-    response = Response(_catalog_json(), content_type="application/json")
-    response.headers["Cache-Control"] = "public, max-age=3600"
-    return response
+    from eco2.character import catalog
+
+    return catalog.characters()
 
 
 @fn.get("/me/analysis", auth=True, response=Analysis)
-def analysis(call: Call) -> dict:
+def analysis(call: Call) -> dict[str, Any]:
     """Owned and missing characters, scans per category, what holds a character back, what next."""
-    from eco2.analysis import analyse
+    from eco2.character.analysis import analyse
 
     with call.db.read() as conn:
         return analyse(conn, call.user.id)

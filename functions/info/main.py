@@ -2,7 +2,8 @@
 
 Public and read-only: everything comes from the knowledge base shipped with the
 runtime (eco2.knowledge), so responses carry an ETag and Cache-Control and a
-matching If-None-Match gets 304.
+matching If-None-Match gets 304. Handlers return the knowledge base's own
+records; the response models pick the fields they show.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
-from werkzeug.wrappers import Response
 
-from eco2 import Call, Function, Problem, knowledge, pagination
+from eco2 import Call, Function, knowledge, pagination, problems
 
 fn = Function("info", "/api/v1/info")
 
-STATIC_MAX_AGE = 3600  # the data changes only with a deploy; revalidation is a 304
-SEARCH_MAX_AGE = 300
+# The data changes only with a deploy; revalidation is a 304 (the ETag).
+STATIC = "public, max-age=3600"
+SEARCH = "public, max-age=300"
 
 
 class CategoryRef(BaseModel):
@@ -183,102 +184,53 @@ class PriceQuery(BaseModel):
         return region.id
 
 
-def _cached(call: Call, body: BaseModel, max_age: int = STATIC_MAX_AGE) -> Response:
-    """The JSON of ``body`` with a content ETag; 304 when If-None-Match has it."""
-    response = Response(body.model_dump_json(), content_type="application/json")
-    response.cache_control.public = True
-    response.cache_control.max_age = max_age
-    response.add_etag()
-    return response.make_conditional(call.request)
-
-
-def _ref(c: knowledge.Category) -> dict[str, Any]:
-    return {
-        "code": c.code, "name": c.name, "major": c.major, "middle": c.middle, "recyclable": c.recyclable,
-    }
-
-
-def _category(c: knowledge.Category) -> dict[str, Any]:
-    return {**_ref(c), "name_en": c.name_en, "parent": c.parent, "synonyms": c.synonyms}
-
-
-def _steps(guide: knowledge.Guide) -> list[dict[str, Any]]:
-    return [vars(s) for s in guide.steps]
-
-
-def _brief(guide: knowledge.Guide) -> dict[str, Any]:
-    return {"title": guide.title, "summary": guide.summary, "steps": _steps(guide)}
-
-
-@fn.get("/categories", response=CategoryList)
-def categories(call: Call) -> Response:
+@fn.get("/categories", response=CategoryList, cache=STATIC, etag=True, static=True)
+def categories(call: Call) -> dict[str, Any]:
     """Every category: the majors and the recyclable middle categories."""
-    kb = knowledge.load()
-    return _cached(call, CategoryList(categories=[_category(c) for c in kb.categories]))
+    return {"categories": knowledge.load().categories}
 
 
-@fn.get("/categories/{code}", response=Guide)
-def category_guide(call: Call) -> Response:
+@fn.get("/categories/{code}", response=Guide, cache=STATIC, etag=True)
+def category_guide(call: Call) -> dict[str, Any]:
     """A category's disposal guide, by code (clear_pet) or Korean name (무색페트병)."""
     kb = knowledge.load()
     c = kb.category(call.params["code"])
     if c is None:
-        raise Problem(404, "No such category.", slug="not-found")
-    g = c.guide
-    body = Guide(
-        **_category(c),
-        title=g.title,
-        summary=g.summary,
-        includes=g.includes,
-        steps=_steps(g),
-        put_out=g.put_out,
-        not_accepted=[vars(r) for r in g.not_accepted],
-        tips=g.tips,
-        subcategories=[_ref(child) for child in kb.children(c.code)],
-        items=[{"id": i.id, "name": i.name} for i in kb.items_in(c.code)],
-        faq=[{"id": f.id, "question": f.question} for f in kb.faq_in(c.code)],
-    )
-    return _cached(call, body)
+        raise problems.not_found("No such category.")
+    return {
+        **vars(c.guide),
+        **vars(c),
+        "subcategories": kb.children(c.code),
+        "items": kb.items_in(c.code),
+        "faq": kb.faq_in(c.code),
+    }
 
 
-@fn.get("/items/{id}", response=Item)
-def item(call: Call) -> Response:
+@fn.get("/items/{id}", response=Item, cache=STATIC, etag=True)
+def item(call: Call) -> dict[str, Any]:
     """One item: where it goes, and that category's steps."""
     kb = knowledge.load()
     found = kb.item(call.params["id"])
     if found is None:
-        raise Problem(404, "No such item.", slug="not-found")
+        raise problems.not_found("No such item.")
     category = kb.category(found.category)
-    confused = kb.category(found.confused_with) if found.confused_with else None
-    body = Item(
-        id=found.id,
-        name=found.name,
-        aliases=found.aliases,
-        note=found.note,
-        category=_ref(category),
-        confused_with=_ref(confused) if confused else None,
-        guide=_brief(category.guide),
-    )
-    return _cached(call, body)
+    return {
+        **vars(found),
+        "category": category,
+        "confused_with": kb.category(found.confused_with) if found.confused_with else None,
+        "guide": category.guide,
+    }
 
 
-@fn.get("/search", query=SearchQuery, response=SearchResults)
-def search(call: Call) -> Response:
+@fn.get("/search", query=SearchQuery, response=SearchResults, cache=SEARCH, etag=True)
+def search(call: Call) -> dict[str, Any]:
     """Ranked categories, items and FAQ for a Korean or English query."""
     hits = knowledge.search(call.query.q, call.query.limit)
-    body = SearchResults(
-        query=call.query.q,
-        results=[
-            {"kind": h.kind, "id": h.id, "title": h.title, "score": h.score,
-             "category": _ref(h.category), "guide": _brief(h.category.guide)}
-            for h in hits
-        ],
-    )
-    return _cached(call, body, SEARCH_MAX_AGE)
+    return {"query": call.query.q, "results": [{**vars(h), "guide": h.category.guide} for h in hits]}
 
 
-@fn.get("/faq", query=FaqQuery, response=FaqPage)
-def faq(call: Call) -> Response:
+@fn.get("/faq", query=FaqQuery, response=FaqPage, cache=STATIC, etag=True)
+def faq(call: Call) -> dict[str, Any]:
     """The FAQ, optionally of one category, a page at a time (keyset cursor)."""
     entries = knowledge.load().faq_in(call.query.category)
     ids = [f.id for f in entries]
@@ -286,40 +238,27 @@ def faq(call: Call) -> Response:
     if after is not None and after[0] not in ids:
         # Well-formed, but not from this listing (another category, or an entry
         # since removed): the same 422 as any cursor we did not make.
-        raise Problem(422, "The cursor is not valid.", slug="validation", errors=[
-            {"loc": ["query", "cursor"], "msg": "not a cursor of this listing", "type": "cursor"}])
+        raise pagination.invalid_cursor("not a cursor of this listing")
     start = ids.index(after[0]) + 1 if after else 0
     page = entries[start : start + call.query.limit]
     more = start + len(page) < len(entries)
-    body = FaqPage(
-        items=[vars(f) for f in page],
-        next_cursor=pagination.encode(page[-1].id) if page and more else None,
-    )
-    return _cached(call, body)
+    return {"items": page, "next_cursor": pagination.encode(page[-1].id) if page and more else None}
 
 
-@fn.get("/prices", query=PriceQuery, response=PriceList)
-def prices(call: Call) -> Response:
+@fn.get("/prices", query=PriceQuery, response=PriceList, cache=STATIC, etag=True)
+def prices(call: Call) -> dict[str, Any]:
     """Recyclable-resource prices (KRW/kg) from the KECO survey, for one region or all."""
     kb = knowledge.load()
-    p = kb.prices
     region = call.query.region
-    body = PriceList(
-        source=p.source,
-        surveyed=p.surveyed,
-        unit=p.unit,
-        url=p.url,
-        note=p.note,
-        region=vars(kb.region(region)) if region else None,
-        regions=[vars(r) for r in p.regions],
-        items=[
-            {**{k: v for k, v in vars(i).items() if k != "prices"},
-             "price": i.prices[region] if region else None,
-             "prices": {region: i.prices[region]} if region else dict(i.prices)}
-            for i in p.items
+    return {
+        **vars(kb.prices),
+        "region": kb.region(region) if region else None,
+        "items": [
+            {**vars(i), "price": i.prices[region] if region else None,
+             "prices": {region: i.prices[region]} if region else i.prices}
+            for i in kb.prices.items
         ],
-    )
-    return _cached(call, body)
+    }
 
 
 handle = fn.build()

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, Field, field_validator
 
-from eco2 import Call, Function, Problem, pagination
+from eco2 import Call, Function, pagination, problems
 from eco2.location import categories, hours, zoom
 
 fn = Function("location", "/api/v1/locations")
@@ -143,8 +143,7 @@ def centers(call: Call) -> list[dict[str, Any]]:
     if q.cursor is not None:
         key, shown, made_for = pagination.decode(q.cursor, float, _ids, str)
         if made_for != fingerprint:
-            raise Problem(422, "The cursor belongs to another search.", slug="validation", errors=[
-                {"loc": ["query", "cursor"], "msg": "cursor of a different search", "type": "cursor"}])
+            raise pagination.invalid_cursor("cursor of a different search", "The cursor belongs to another search.")
         after = (key, shown)
     at = hours.moment(hours.now())
     search = sites.Nearby(q.lat, q.lon, radius, q.limit or zoom.limit(q.zoom), q.stores, q.pickups,
@@ -165,7 +164,7 @@ def center(call: Call) -> dict[str, Any]:
     with call.db.read() as conn:
         found = sites.one(conn, call.params["id"], at)
     if found is None:
-        raise Problem(404, "No such site.", slug="not-found")
+        raise problems.not_found("No such site.")
     return sites.detail(found, at)
 
 

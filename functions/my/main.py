@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from eco2 import Call, Function, Problem
+from eco2 import Call, Function, problems
+from eco2.my import profiles
 from eco2.pagination import PageQuery
+
+if TYPE_CHECKING:
+    from eco2.db import Connection
 
 fn = Function("my", "/api/v1/user")
 
@@ -36,25 +40,20 @@ class Profile(BaseModel):
 class ProfilePatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    nickname: str | None = Field(None, description="2–20 characters, trimmed")
+    nickname: profiles.Nickname | None = None
     phone_number: str | None = Field(None, description="010-XXXX-XXXX; +82 accepted; null clears it")
 
     @field_validator("nickname")
     @classmethod
-    def _nickname(cls, value: str | None) -> str | None:
+    def _kept(cls, value: str | None) -> str:
         if value is None:
             raise ValueError("nickname cannot be cleared")
-        value = value.strip()
-        if not 2 <= len(value) <= 20:
-            raise ValueError("nickname must be 2 to 20 characters")
         return value
 
     @field_validator("phone_number")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
-        from eco2.profiles import normalize_phone
-
-        return None if value is None else normalize_phone(value)
+        return None if value is None else profiles.normalize_phone(value)
 
     @model_validator(mode="after")
     def _something(self) -> "ProfilePatch":
@@ -112,24 +111,22 @@ class Ownership(BaseModel):
 
 
 def _summary(balance: int, lifetime: int) -> PointsSummary:
-    from eco2 import points
+    from eco2.my import points
 
     level = points.level_for(lifetime)
     return PointsSummary(balance=balance, lifetime=lifetime, level=level.level,
                          level_name=level.name, next_level_at=level.next_level_at)
 
 
-def _existing(conn: Any, user_id: str) -> dict[str, Any]:
+def _existing(conn: "Connection", user_id: str) -> dict[str, Any]:
     """The profile (created on the first read, which grants 이코); 404 for a vanished user."""
-    from eco2 import profiles
-
     profile = profiles.read(conn, user_id)
     if profile is None:
-        raise Problem(404, "The user no longer exists.", slug="not-found")
+        raise problems.user_gone()
     return profile
 
 
-def _profile(conn: Any, user_id: str) -> Profile:
+def _profile(conn: "Connection", user_id: str) -> Profile:
     profile = _existing(conn, user_id)
     totals = _summary(profile.pop("balance"), profile.pop("lifetime"))
     return Profile(**profile, points=totals)
@@ -145,8 +142,6 @@ def me(call: Call) -> Profile:
 @fn.patch("/me", auth=True, body=ProfilePatch, response=Profile)
 def edit(call: Call) -> Profile:
     """Change the nickname and/or phone number."""
-    from eco2 import profiles
-
     with call.db.transaction() as conn:
         _existing(conn, call.user.id)
         profiles.update(conn, call.user.id, call.body.model_dump(include=call.body.model_fields_set))
@@ -156,7 +151,7 @@ def edit(call: Call) -> Profile:
 @fn.delete("/me", auth=True, status=204)
 def delete(call: Call) -> None:
     """Erase the account in every schema and revoke all of its tokens."""
-    from eco2 import profiles, tokens
+    from eco2 import tokens
 
     # Revoke first: if Redis cannot answer, nothing is deleted (503), and a
     # deletion never leaves the user's tokens working.
@@ -169,7 +164,7 @@ def delete(call: Call) -> None:
 @fn.get("/me/points", auth=True, response=PointsSummary)
 def points_summary(call: Call) -> PointsSummary:
     """Balance, lifetime points and level."""
-    from eco2 import points
+    from eco2.my import points
 
     with call.db.read() as conn:
         return _summary(*points.totals(conn, call.user.id))
@@ -178,7 +173,8 @@ def points_summary(call: Call) -> PointsSummary:
 @fn.get("/me/points/history", auth=True, query=PageQuery, response=LedgerPage)
 def points_history(call: Call) -> LedgerPage:
     """The points ledger, newest first."""
-    from eco2 import pagination, points
+    from eco2 import pagination
+    from eco2.my import points
 
     after = pagination.decode(call.query.cursor, int)
     with call.db.read() as conn:
@@ -190,40 +186,37 @@ def points_history(call: Call) -> LedgerPage:
 @fn.get("/me/scans", auth=True, query=PageQuery, response=ScanPage)
 def scan_history(call: Call) -> ScanPage:
     """The user's scans, newest first."""
-    from eco2 import pagination, scans
+    from eco2 import pagination
+    from eco2.scan import history
 
     after = pagination.decode(call.query.cursor, datetime.fromisoformat, UUID)
     with call.db.read() as conn:
-        rows = scans.history(conn, call.user.id, after, call.query.limit + 1)
+        rows = history.history(conn, call.user.id, after, call.query.limit + 1)
     items, cursor = pagination.page(rows, call.query.limit, "created_at", "id")
     return ScanPage(items=items, next_cursor=cursor)
 
 
 @fn.get("/me/characters", auth=True, response=list[OwnedCharacter])
-def my_characters(call: Call) -> list[OwnedCharacter]:
+def my_characters(call: Call) -> list[dict[str, Any]]:
     """The characters the user owns, in catalog order."""
-    from eco2 import characters
+    from eco2.character import catalog
 
     with call.db.read() as conn:
         _existing(conn, call.user.id)
-        owned = characters.owned(conn, call.user.id)
-    return [
-        OwnedCharacter(code=c.code, name=c.name, category=c.category, items=list(c.items), tip=c.tip,
-                       acquired_at=owned[c.code])
-        for c in characters.catalog() if c.code in owned
-    ]
+        owned = catalog.owned(conn, call.user.id)
+    return [{**vars(c), "acquired_at": owned[c.code]} for c in catalog.characters() if c.code in owned]
 
 
 @fn.get("/me/characters/{code}/ownership", auth=True, response=Ownership)
 def ownership(call: Call) -> Ownership:
     """Whether the user owns one character."""
-    from eco2 import characters
+    from eco2.character import catalog
 
-    character = characters.by_code(call.params["code"])
+    character = catalog.by_code(call.params["code"])
     if character is None:
-        raise Problem(404, "No such character.", slug="not-found")
+        raise problems.not_found("No such character.")
     with call.db.read() as conn:
-        acquired = characters.owned(conn, call.user.id).get(character.code)
+        acquired = catalog.owned(conn, call.user.id).get(character.code)
     return Ownership(code=character.code, name=character.name, owned=acquired is not None, acquired_at=acquired)
 
 

@@ -23,14 +23,20 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Literal, TypeVar
 
 from pydantic import BaseModel
 from werkzeug.wrappers import Request, Response
 
 from eco2 import config, cors, logs
-from eco2.problems import PROBLEM_JSON, Problem, from_validation_error, unavailable
+from eco2.problems import PROBLEM_JSON, Problem, from_validation_error, no_route, unavailable
 from eco2.routing import Match, Route, Router
+
+if TYPE_CHECKING:
+    import redis
+
+    from eco2.db import Database
+    from eco2.tokens import Principal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,7 +70,7 @@ class Call:
     params: dict[str, Any] = field(default_factory=dict)
     query: Any = None
     body: Any = None
-    user: Any = None
+    user: "Principal | None" = None  # the verified caller, on auth=True routes
     # Headers the handler adds to the response the runtime serializes for it.
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -73,12 +79,12 @@ class Call:
         return self.function.settings
 
     @property
-    def db(self) -> Any:
+    def db(self) -> "Database":
         """The function's :class:`eco2.db.Database` (pool opened on first use)."""
         return self.function.db
 
     @property
-    def redis(self) -> Any:
+    def redis(self) -> "redis.Redis":
         """The function's Redis client (connected on first use)."""
         return self.function.redis
 
@@ -102,8 +108,8 @@ class Function:
         logs.setup(self.settings.log_level)
         self.log = logs.get(name)
         self.router = Router()
-        self._db: Any = None
-        self._redis: Any = None
+        self._db: "Database | None" = None
+        self._redis: "redis.Redis | None" = None
         self._openapi: bytes | None = None
         self._served = itertools.count()
         self._import_ms = _process_age_ms()
@@ -125,12 +131,20 @@ class Function:
         status: int = 200,
         auth: bool = False,
         optional_body: bool = False,
+        cache: str | None = None,
+        etag: bool = False,
+        static: bool = False,
         summary: str | None = None,
         absolute: bool = False,
     ) -> Callable[[F], F]:
         """Declare a route; ``path`` is relative to the prefix unless ``absolute``.
 
         With ``optional_body`` an empty body is allowed and ``call.body`` is None.
+        ``cache`` is the success response's ``Cache-Control``; with ``etag`` it
+        carries a content ETag, and a request whose ``If-None-Match`` holds it
+        gets 304 Not Modified with no body. A ``static`` route's answer does not
+        change while the process runs (shipped data): its handler runs, and its
+        result is validated and serialized, on the first request only.
         """
 
         def register(handler: F) -> F:
@@ -146,6 +160,9 @@ class Function:
                     status=status,
                     auth=auth,
                     optional_body=optional_body,
+                    cache=cache,
+                    etag=etag,
+                    static=static,
                     summary=summary or (doc[0] if doc else None),
                     tags=(self.name,),
                 )
@@ -213,8 +230,7 @@ class Function:
 
         def framework_error(exc: HTTPException) -> Response:
             status = exc.code or 500
-            problem = Problem(status, f"No route for {flask.request.path}." if status == 404 else None,
-                              slug="no-route" if status == 404 else None)
+            problem = no_route(flask.request.path) if status == 404 else Problem(status)
             return self._problem(problem, flask.request)
 
         flask.current_app.register_error_handler(HTTPException, framework_error)
@@ -222,7 +238,7 @@ class Function:
     # -- resources ----------------------------------------------------------
 
     @property
-    def db(self) -> Any:
+    def db(self) -> "Database":
         if self._db is None:
             from eco2.db import Database
 
@@ -230,7 +246,7 @@ class Function:
         return self._db
 
     @property
-    def redis(self) -> Any:
+    def redis(self) -> "redis.Redis":
         if self._redis is None:
             from eco2.kv import connect
 
@@ -287,7 +303,7 @@ class Function:
         request = call.request
         body = self._read_body(request)
         if match is None:
-            raise Problem(404, f"No route for {request.path}.", slug="no-route")
+            raise no_route(request.path)
         if match.route is None:
             raise Problem(
                 405,
@@ -308,17 +324,23 @@ class Function:
             if not _JSON_TYPE.match(request.headers.get("Content-Type", "")):
                 raise Problem(415, "The body must be application/json.", slug="unsupported-media-type")
             call.body = _validate_json(route.body, body)
-        result = route.handler(call)
-        if isinstance(result, Response):
-            return result
-        if result is None:
-            return Response(status=204 if route.status == 200 else route.status, headers=call.headers)
-        if route.response is None:
-            payload = json.dumps(result, ensure_ascii=False).encode()
-        else:
-            adapter = route.response_adapter()
-            payload = adapter.dump_json(adapter.validate_python(result), by_alias=True)
-        return Response(payload, status=route.status, content_type="application/json", headers=call.headers)
+        payload = route.payload  # a static route's, after its first request
+        if payload is None:
+            result = route.handler(call)
+            if isinstance(result, Response):
+                return result
+            if result is None:
+                return Response(status=204 if route.status == 200 else route.status, headers=call.headers)
+            payload = _serialize(route, result)
+            if route.static:
+                route.payload = payload
+        response = Response(payload, status=route.status, content_type="application/json", headers=call.headers)
+        if route.cache:
+            response.headers["Cache-Control"] = route.cache
+        if route.etag:
+            response.add_etag()
+            response.make_conditional(request)
+        return response
 
     def _read_body(self, request: Request) -> bytes:
         """Read at most ``max_body_bytes``; more is a 413 without reading the rest."""
@@ -392,6 +414,18 @@ def _reject_nul(request: Request, params: dict[str, Any], body: bytes) -> None:
             slug="validation",
             errors=[{"loc": loc, "msg": "NUL characters are not allowed", "type": "nul"} for loc in found],
         )
+
+
+def _serialize(route: Route, result: Any) -> bytes:
+    """The JSON of a handler's result, validated by the route's response type.
+
+    From attributes too: a handler may return the domain's own objects
+    (dataclasses), and the response model picks the fields it shows.
+    """
+    if route.response is None:
+        return json.dumps(result, ensure_ascii=False).encode()
+    adapter = route.response_adapter()
+    return adapter.dump_json(adapter.validate_python(result, from_attributes=True), by_alias=True)
 
 
 def _validate(model: Any, data: Any, where: str) -> Any:

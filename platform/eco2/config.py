@@ -10,7 +10,7 @@ import os
 import sys
 from typing import Annotated, Literal, Mapping, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 S = TypeVar("S", bound="Settings")
 
@@ -23,6 +23,16 @@ def _split_commas(value: object) -> object:
 
 # A list given in one variable as comma-separated values: "a, b,c".
 CommaList = Annotated[list[str], BeforeValidator(_split_commas)]
+
+
+def _existing_file(value: str | None) -> str | None:
+    if value and not os.path.isfile(value):
+        raise ValueError("no such file")
+    return value or None
+
+
+# The path of a file that must exist at start-up (a key, a JWKS); empty is unset.
+ExistingFile = Annotated[str | None, AfterValidator(_existing_file)]
 
 
 class Settings(BaseModel):
@@ -40,7 +50,7 @@ class Settings(BaseModel):
     cors_origins: CommaList = Field(default_factory=list, alias="ECO2_CORS_ORIGINS")
     # Token verification, in every function (eco2.tokens).
     jwks: str | None = Field(None, alias="ECO2_JWKS")
-    jwks_file: str | None = Field(None, alias="ECO2_JWKS_FILE")
+    jwks_file: ExistingFile = Field(None, alias="ECO2_JWKS_FILE")
     jwt_issuer: str = Field("eco2-auth", min_length=1, alias="ECO2_JWT_ISSUER")
     jwt_audience: str = Field("eco2-app", min_length=1, alias="ECO2_JWT_AUDIENCE")
     jwt_leeway_seconds: int = Field(30, ge=0, le=300, alias="ECO2_JWT_LEEWAY_SECONDS")
@@ -60,7 +70,6 @@ class Settings(BaseModel):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value or None
 
-
     @field_validator("jwks")
     @classmethod
     def _jwks_json(cls, value: str | None) -> str | None:
@@ -73,13 +82,6 @@ class Settings(BaseModel):
                 raise ValueError("must be a JSON Web Key Set") from None
             if not isinstance(keys, list):
                 raise ValueError("must be a JSON Web Key Set")
-        return value or None
-
-    @field_validator("jwks_file")
-    @classmethod
-    def _jwks_file_exists(cls, value: str | None) -> str | None:
-        if value and not os.path.isfile(value):
-            raise ValueError("no such file")
         return value or None
 
 

@@ -26,9 +26,13 @@ from eco2.problems import unavailable
 
 if TYPE_CHECKING:
     import psycopg
+    from psycopg import sql
     from psycopg_pool import ConnectionPool
 
     from eco2.config import Settings
+
+    Connection = psycopg.Connection[Any]
+    Query = str | bytes | sql.Composable
 
 
 class Database:
@@ -84,7 +88,7 @@ class Database:
             ConnectionPool.check_connection(conn)
 
     @contextmanager
-    def transaction(self) -> Iterator["psycopg.Connection"]:
+    def transaction(self) -> Iterator["Connection"]:
         """A connection inside one transaction: committed on success, rolled
         back on any exception, so a failed request leaves nothing half-written.
 
@@ -95,7 +99,7 @@ class Database:
             yield conn
 
     @contextmanager
-    def read(self) -> Iterator["psycopg.Connection"]:
+    def read(self) -> Iterator["Connection"]:
         """A connection in autocommit: every statement is a transaction of its
         own, one round trip each. For reads that need no consistent view across
         statements; code that writes opens ``conn.transaction()`` inside.
@@ -109,6 +113,24 @@ class Database:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+
+
+def rows(conn: "Connection", query: "Query", params: Any = None) -> list[dict[str, Any]]:
+    """The rows of ``query`` as dicts keyed by column name: the one way eco2
+    turns rows into dicts (psycopg's ``dict_row``, whatever the connection's
+    own row factory is)."""
+    from psycopg.rows import dict_row
+
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, params).fetchall()
+
+
+def row(conn: "Connection", query: "Query", params: Any = None) -> dict[str, Any] | None:
+    """The first row of ``query`` as a dict, or None."""
+    from psycopg.rows import dict_row
+
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, params).fetchone()
 
 
 class _Watchdog:

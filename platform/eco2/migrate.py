@@ -8,6 +8,11 @@ transaction-level lock (not a session lock) also works through PgBouncer in
 transaction mode. Files that need to run outside a transaction
 (``CREATE INDEX CONCURRENTLY``) are not supported on purpose.
 
+An applied file must not change: its checksum is recorded, and a different
+one is refused. A file whose comments alone were edited lists its earlier
+checksum in :data:`REWORDED`, and a database that applied the earlier text
+records the new one instead.
+
 Run it in an image with ``python -m eco2.migrate``; developers use ``eco2 migrate``.
 """
 
@@ -19,10 +24,16 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 DEFAULT_DIR = Path(__file__).parent / "migrations"
 LOCK_KEY = int.from_bytes(b"eco2mig", "big")  # any constant shared by every runner
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+# version -> earlier checksums of a project migration whose statements did not change.
+REWORDED: dict[str, frozenset[str]] = {
+    # 0001's comment cited a design document outside the repository.
+    "0001": frozenset({"75131db331c5ad2960006c36f64507defd34c796f823f856fbd41ed7478616e2"}),
+}
 
 
 class MigrationError(RuntimeError):
@@ -53,14 +64,19 @@ def discover(directory: Path = DEFAULT_DIR) -> list[Migration]:
     return found
 
 
-def apply(conninfo: str, directory: Path = DEFAULT_DIR, *, seed: bool | None = None) -> list[str]:
+def apply(conninfo: str, directory: Path = DEFAULT_DIR, *, seed: bool | None = None,
+          reworded: Mapping[str, frozenset[str]] | None = None) -> list[str]:
     """Apply pending migrations; return the versions applied by this call.
 
     With ``seed`` (the default for the project's own migrations) the reference
     data of :mod:`eco2.seeds` is loaded too, in the same transaction.
+    ``reworded`` (:data:`REWORDED` for the project's own) lists earlier
+    checksums that are taken for the current one.
     """
     import psycopg
 
+    own = directory == DEFAULT_DIR
+    reworded = (REWORDED if own else {}) if reworded is None else reworded
     migrations = discover(directory)
     with psycopg.connect(conninfo, prepare_threshold=None, application_name="eco2-migrate") as conn:
         with conn.transaction():
@@ -79,7 +95,13 @@ def apply(conninfo: str, directory: Path = DEFAULT_DIR, *, seed: bool | None = N
             done = []
             for migration in migrations:
                 if migration.version in applied:
-                    if applied[migration.version] != migration.checksum:
+                    recorded = applied[migration.version]
+                    if recorded in reworded.get(migration.version, ()):
+                        conn.execute(
+                            "UPDATE eco2_meta.schema_migrations SET checksum = %s WHERE version = %s",
+                            (migration.checksum, migration.version),
+                        )
+                    elif recorded != migration.checksum:
                         raise MigrationError(
                             f"migration {migration.version}_{migration.name} changed after it was applied"
                         )
@@ -90,7 +112,7 @@ def apply(conninfo: str, directory: Path = DEFAULT_DIR, *, seed: bool | None = N
                     (migration.version, migration.name, migration.checksum),
                 )
                 done.append(migration.version)
-            if seed if seed is not None else directory == DEFAULT_DIR:
+            if seed if seed is not None else own:
                 from eco2 import seeds
 
                 seeds.apply(conn)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter
 
 from eco2.problems import PROBLEM_JSON
+from eco2.tokens import ACCESS_COOKIE
 
 if TYPE_CHECKING:
     from eco2.app import Function
@@ -82,7 +83,7 @@ def document(fn: "Function") -> dict[str, Any]:
             "schemas": components,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-                "cookie": {"type": "apiKey", "in": "cookie", "name": "s_access"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": ACCESS_COOKIE},
             },
         },
     }
@@ -128,6 +129,8 @@ def _operation(route: "Route", schemas: dict[Any, Any], components: dict[str, An
         }
     else:
         responses[str(route.status)] = {"description": HTTPStatus(route.status).phrase}
+    if route.etag:
+        responses["304"] = {"description": "Not Modified: the If-None-Match ETag is current"}
     if route.auth:
         op["security"] = [{"bearer": []}, {"cookie": []}]
         responses["401"] = _problem_response(401)

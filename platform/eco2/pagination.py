@@ -36,12 +36,14 @@ def decode(cursor: str | None, *types: type) -> tuple[Any, ...] | None:
             raise ValueError
         return tuple(kind(value) for kind, value in zip(types, raw))
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise Problem(
-            422,
-            "The cursor is not valid.",
-            slug="validation",
-            errors=[{"loc": ["query", "cursor"], "msg": "not a cursor from this service", "type": "cursor"}],
-        ) from None
+        raise invalid_cursor("not a cursor from this service") from None
+
+
+def invalid_cursor(reason: str, detail: str = "The cursor is not valid.") -> Problem:
+    """The 422 for a ``cursor`` query parameter that cannot be used: one we did
+    not make, or one made for another listing."""
+    return Problem(422, detail, slug="validation",
+                   errors=[{"loc": ["query", "cursor"], "msg": reason, "type": "cursor"}])
 
 
 def page(rows: list[dict[str, Any]], limit: int, *key: str) -> tuple[list[dict[str, Any]], str | None]:

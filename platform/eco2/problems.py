@@ -54,16 +54,23 @@ class Problem(Exception):
         return json.dumps(self.body(instance), ensure_ascii=False).encode()
 
 
-def bad_request(detail: str, slug: str = "bad-request") -> Problem:
-    return Problem(400, detail, slug=slug)
-
-
 def unauthorized(detail: str = "A valid access token is required.") -> Problem:
     return Problem(401, detail, slug="unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
 def not_found(detail: str = "No such resource.") -> Problem:
     return Problem(404, detail, slug="not-found")
+
+
+def user_gone() -> Problem:
+    """A valid token whose user has since been deleted."""
+    return not_found("The user no longer exists.")
+
+
+def no_route(path: str, detail: str | None = None) -> Problem:
+    """Nothing answers at ``path`` (the function's router, Flask's own routes,
+    the dev gateway)."""
+    return Problem(404, detail or f"No route for {path}.", slug="no-route")
 
 
 def unavailable(detail: str, retry_after: int = 1) -> Problem:

@@ -23,9 +23,13 @@ class Route:
     status: int = 200
     auth: bool = False
     optional_body: bool = False
+    cache: str | None = None  # Cache-Control of a success
+    etag: bool = False  # a content ETag, and 304 for a matching If-None-Match
+    static: bool = False  # the same answer to every request: serialized once, into ``payload``
     summary: str | None = None
     tags: tuple[str, ...] = ()
     params: dict[str, str | None] = field(default_factory=dict)
+    payload: bytes | None = None
     _adapter: Any = None
 
     @property
@@ -60,6 +64,8 @@ class Router:
         if not route.path.startswith("/"):
             raise ValueError(f"route path must start with '/': {route.path!r}")
         route.params = {m.group(1): m.group(2) for m in _PARAM.finditer(route.path)}
+        if route.static and (route.params or route.query is not None or route.body is not None or route.auth):
+            raise ValueError(f"a static route takes no input and no token: {route.method} {route.path}")
         if route.params:
             table = next((t for _, p, t in self._dynamic if p == route.path), None)
             if table is None:

@@ -11,7 +11,7 @@ import importlib
 from typing import Any
 
 LOADERS: tuple[str, ...] = (
-    "eco2.characters:sync",
+    "eco2.character.catalog:sync",
     "eco2.location.sites:sync",
 )
 

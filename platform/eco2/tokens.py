@@ -1,4 +1,5 @@
-"""Access tokens: ES256 JWTs signed by auth, verified locally by every function.
+"""Access tokens: ES256 JWTs signed by auth (:mod:`eco2.auth.signing`), verified
+locally by every function.
 
 Verification needs only the public JWKS from configuration, never a call to
 the auth function (which may be scaled to zero), plus one Redis round trip for
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import json
-import secrets
 import threading
 import time
 import uuid
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 ALGORITHM = "ES256"
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "jti", "iat", "exp"]
+# The cookie a browser sends the access token in (auth sets it at sign-in).
+ACCESS_COOKIE = "s_access"
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,12 @@ class Principal:
 
 
 def bearer_token(call: "Call") -> str | None:
-    """The access token from ``Authorization: Bearer`` or else the ``s_access`` cookie."""
+    """The access token from ``Authorization: Bearer`` or else the access cookie."""
     header = call.request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return call.request.cookies.get("s_access") or None
+    return call.request.cookies.get(ACCESS_COOKIE) or None
 
 
 def load_jwks(settings: "Settings") -> dict[str, Any]:
@@ -180,47 +182,3 @@ def deny(redis: Any, tokens: list[tuple[str, int]]) -> None:
 def revoke_all(redis: Any, user_id: str, access_ttl: int) -> None:
     """Refuse every access token issued to ``user_id`` up to now."""
     redis.set(kv.user_revoked_before(user_id), int(time.time()), ex=access_ttl + 120)
-
-
-class Signer:
-    """Issues access tokens with the PEM private key in ``ECO2_JWT_SIGNING_KEY_FILE``."""
-
-    def __init__(self, settings: "Settings", pem: bytes) -> None:
-        import jwt
-        from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-        self._jwt = jwt
-        self.settings = settings
-        self.private_key = load_pem_private_key(pem, password=None)
-        self.kid = public_jwk(self.private_key.public_key())["kid"]
-
-    def issue(self, user_id: str, ttl: int, sid: str | None = None, now: int | None = None) -> tuple[str, Principal]:
-        now = int(time.time()) if now is None else now
-        principal = Principal(id=user_id, jti=secrets.token_urlsafe(16), iat=now, exp=now + ttl, sid=sid)
-        claims: dict[str, Any] = {
-            "iss": self.settings.jwt_issuer,
-            "aud": self.settings.jwt_audience,
-            "sub": user_id,
-            "jti": principal.jti,
-            "iat": now,
-            "nbf": now,
-            "exp": principal.exp,
-        }
-        if sid:
-            claims["sid"] = sid
-        token = self._jwt.encode(claims, self.private_key, algorithm=ALGORITHM, headers={"kid": self.kid})
-        return token, principal
-
-
-def public_jwk(public_key: Any) -> dict[str, Any]:
-    """The JWK of a P-256 public key, with its RFC 7638 thumbprint as ``kid``."""
-    import base64
-    import hashlib
-
-    import jwt
-
-    full = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(public_key))
-    core = {k: full[k] for k in ("crv", "kty", "x", "y")}  # RFC 7638: required members, sorted
-    digest = hashlib.sha256(json.dumps(core, separators=(",", ":")).encode()).digest()
-    kid = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-    return {**core, "kid": kid, "use": "sig", "alg": ALGORITHM}

@@ -64,44 +64,30 @@ def keys_generate(directory: Path, keep: int) -> None:
     click.echo(f"new signing key {jwk['kid']} in {directory / 'signing.pem'}; public keys in {directory / 'jwks.json'}")
 
 
-@main.group()
-def seed() -> None:
-    """Importers: write eco2's own data files from the original app's reference data.
+IMPORTERS = {
+    "characters": "the character catalog (platform/eco2/data/characters.json)",
+    "knowledge": "the knowledge base's prices, checked against the class list and rules "
+                 "(platform/eco2/data/knowledge/)",
+    "locations": "collection points and zero-waste shops (platform/eco2/data/locations/)",
+}
 
-    The output is committed; the runtime never reads the sources.
+
+@main.command("import")
+@click.argument("names", nargs=-1, type=click.Choice(sorted(IMPORTERS)))
+@click.option("--source", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="The original app's reference data (default: the repository's data/sources/).")
+def import_(names: tuple[str, ...], source: Path | None) -> None:
+    """Write eco2's shipped data files from the original app's reference data.
+
+    NAMES are characters, knowledge, locations (default: all three). The output
+    under platform/eco2/data/ is committed and is what the runtime reads; the
+    runtime never reads the sources. (Loading the shipped data into a database
+    is another step: `eco2 migrate`.)
     """
+    import importlib
 
+    from eco2_tools.functions import repo_root
 
-SOURCE = click.option(
-    "--source", type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=Path("../shared/data/eco2-original"), show_default=True,
-    help="The original app's reference data folder.",
-)
-
-
-@seed.command("characters")
-@SOURCE
-def seed_characters(source: Path) -> None:
-    """The character catalog (platform/eco2/data/characters.json)."""
-    from eco2_tools.importers import characters
-
-    click.echo(characters.run(source))
-
-
-@seed.command("knowledge")
-@SOURCE
-def seed_knowledge(source: Path) -> None:
-    """The waste knowledge base's prices, checked against the class list and rules
-    (platform/eco2/data/knowledge/)."""
-    from eco2_tools.importers import knowledge
-
-    click.echo(knowledge.run(source))
-
-
-@seed.command("locations")
-@SOURCE
-def seed_locations(source: Path) -> None:
-    """Collection points and zero-waste shops (platform/eco2/data/locations/)."""
-    from eco2_tools.importers import locations
-
-    click.echo(locations.run(source))
+    source = source or repo_root() / "data" / "sources"
+    for name in names or sorted(IMPORTERS):
+        click.echo(importlib.import_module(f"eco2_tools.importers.{name}").run(source))

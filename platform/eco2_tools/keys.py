@@ -16,7 +16,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from eco2.tokens import public_jwk
+from eco2.auth.signing import public_jwk
 
 
 def _public(pem: bytes) -> dict[str, str]:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -10,9 +9,9 @@ import pytest
 
 from eco2.testing import Client, Result
 
+from ..support import ROOT
 from .fake_oauth import CLIENTS, FakeProvider
 
-ROOT = Path(__file__).resolve().parents[2]
 AUTH = ROOT / "functions" / "auth" / "main.py"
 APP = "https://app.eco2.test"
 
@@ -77,7 +76,3 @@ class Flow:
 @pytest.fixture
 def flow(auth: Client, fake_provider: FakeProvider) -> Flow:
     return Flow(auth, fake_provider)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}

@@ -6,7 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from .conftest import APP, Flow, bearer
+from ..support import bearer
+from .conftest import APP, Flow
 
 
 @pytest.mark.parametrize("provider", ["google", "kakao", "naver"])

@@ -7,46 +7,20 @@ import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from eco2.testing import Client
 from eco2_tools.functions import discover
 
-from .conftest import AUTH, Flow, bearer
-
-ISS, AUD = "eco2-auth", "eco2-app"
+from ..support import Keys, b64, bearer
+from .conftest import AUTH, Flow
 
 
 @pytest.fixture
 def session(flow: Flow) -> dict:
     return flow.login("google", {"id": f"g-{uuid.uuid4()}", "name": "tester"})
-
-
-@pytest.fixture
-def private_key(signing_keys: Path):
-    return serialization.load_pem_private_key((signing_keys / "signing.pem").read_bytes(), password=None)
-
-
-@pytest.fixture
-def kid(signing_keys: Path) -> str:
-    return json.loads((signing_keys / "jwks.json").read_text())["keys"][0]["kid"]
-
-
-def claims(**overrides) -> dict:
-    now = int(time.time())
-    base = {"iss": ISS, "aud": AUD, "sub": str(uuid.uuid4()), "jti": uuid.uuid4().hex,
-            "iat": now, "nbf": now, "exp": now + 600}
-    base.update(overrides)
-    return {k: v for k, v in base.items() if v is not None}
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def assert_refused(client: Client, token: str) -> None:
@@ -55,37 +29,25 @@ def assert_refused(client: Client, token: str) -> None:
     assert result.content_type == "application/problem+json"
 
 
-def test_a_good_token_is_accepted(auth: Client, private_key, kid: str) -> None:
-    token = jwt.encode(claims(), private_key, algorithm="ES256", headers={"kid": kid})
+def test_a_good_token_is_accepted(auth: Client, keys: Keys) -> None:
+    token = keys.forge()
     assert auth.get("/api/v1/auth/session", headers=bearer(token)).status == 200
 
 
-def test_alg_none(auth: Client, kid: str) -> None:
-    header = b64(json.dumps({"alg": "none", "typ": "JWT", "kid": kid}).encode())
-    assert_refused(auth, f"{header}.{b64(json.dumps(claims()).encode())}.")
+def test_alg_none(auth: Client, keys: Keys) -> None:
+    assert_refused(auth, keys.unsigned())
 
 
-def test_hs256_with_the_public_key_as_secret(auth: Client, signing_keys: Path, kid: str) -> None:
-    public_pem = serialization.load_pem_private_key(
-        (signing_keys / "signing.pem").read_bytes(), password=None
-    ).public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode())
-    payload = b64(json.dumps(claims()).encode())
-    import hashlib
-    import hmac
-
-    signature = b64(hmac.new(public_pem, f"{header}.{payload}".encode(), hashlib.sha256).digest())
-    assert_refused(auth, f"{header}.{payload}.{signature}")
+def test_hs256_with_the_public_key_as_secret(auth: Client, keys: Keys) -> None:
+    assert_refused(auth, keys.hs256_with_public_key())
 
 
-def test_wrong_kid(auth: Client) -> None:
-    other = ec.generate_private_key(ec.SECP256R1())
-    assert_refused(auth, jwt.encode(claims(), other, algorithm="ES256", headers={"kid": "someone-else"}))
+def test_wrong_kid(auth: Client, keys: Keys) -> None:
+    assert_refused(auth, keys.forge(ec.generate_private_key(ec.SECP256R1()), "someone-else"))
 
 
-def test_right_kid_wrong_key(auth: Client, kid: str) -> None:
-    other = ec.generate_private_key(ec.SECP256R1())
-    assert_refused(auth, jwt.encode(claims(), other, algorithm="ES256", headers={"kid": kid}))
+def test_right_kid_wrong_key(auth: Client, keys: Keys) -> None:
+    assert_refused(auth, keys.forge(ec.generate_private_key(ec.SECP256R1())))
 
 
 @pytest.mark.parametrize(
@@ -103,12 +65,12 @@ def test_right_kid_wrong_key(auth: Client, kid: str) -> None:
     ],
     ids=["expired", "nbf", "iat-future", "iss", "aud", "no-sub", "no-jti", "no-exp", "sub-not-uuid"],
 )
-def test_bad_claims(auth: Client, private_key, kid: str, bad: dict) -> None:
-    assert_refused(auth, jwt.encode(claims(**bad), private_key, algorithm="ES256", headers={"kid": kid}))
+def test_bad_claims(auth: Client, keys: Keys, bad: dict) -> None:
+    assert_refused(auth, keys.forge(**bad))
 
 
-def test_small_clock_skew_is_tolerated(auth: Client, private_key, kid: str) -> None:
-    token = jwt.encode(claims(exp=int(time.time()) - 5), private_key, algorithm="ES256", headers={"kid": kid})
+def test_small_clock_skew_is_tolerated(auth: Client, keys: Keys) -> None:
+    token = keys.forge(exp=int(time.time()) - 5)
     assert auth.get("/api/v1/auth/session", headers=bearer(token)).status == 200
 
 
@@ -121,7 +83,7 @@ def test_tampered_payload(auth: Client, session: dict) -> None:
 
 @pytest.mark.parametrize("garbage", ["", "x", "a.b.c", "Bearer", "." * 3, "eyJ" * 50])
 def test_garbage(auth: Client, garbage: str) -> None:
-    result = auth.get("/api/v1/auth/session", headers={"Authorization": f"Bearer {garbage}"})
+    result = auth.get("/api/v1/auth/session", headers=bearer(garbage))
     assert result.status == 401
 
 
@@ -240,10 +202,10 @@ def test_without_a_signing_key_issuing_fails_closed(auth_env: dict[str, str], fl
     assert result.status == 503 and result.content_type == "application/problem+json"
 
 
-def test_a_token_seen_before_is_refused_once_it_expires(auth_env: dict[str, str], private_key, kid: str) -> None:
+def test_a_token_seen_before_is_refused_once_it_expires(auth_env: dict[str, str], keys: Keys) -> None:
     """Verified tokens are cached; the expiry is still checked on every use."""
     strict = Client(AUTH, env={**auth_env, "ECO2_JWT_LEEWAY_SECONDS": "0"})
-    token = jwt.encode(claims(exp=int(time.time()) + 2), private_key, algorithm="ES256", headers={"kid": kid})
+    token = keys.forge(exp=int(time.time()) + 2)
     assert strict.get("/api/v1/auth/session", headers=bearer(token)).status == 200
     time.sleep(3)
     assert_refused(strict, token)

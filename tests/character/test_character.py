@@ -7,7 +7,7 @@ import pytest
 
 from eco2.testing import Client
 
-from ..conftest import ROOT, bearer
+from ..support import ROOT, bearer
 
 CHARACTER = ROOT / "functions" / "character" / "main.py"
 MY = ROOT / "functions" / "my" / "main.py"

@@ -1,4 +1,4 @@
-"""Every function honours the runtime contract (DESIGN.md sections 2 and 3).
+"""Every function honours the runtime contract (docs/runtime.md, docs/architecture.md).
 
 Parametrized over functions/*/function.yaml, so a new function is checked as
 soon as it exists.

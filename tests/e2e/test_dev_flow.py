@@ -14,6 +14,7 @@ import pytest
 
 from eco2_tools.functions import discover
 
+from ..support import bearer
 from ..gateway.harness import RunningGateway
 
 
@@ -23,7 +24,7 @@ def gateway(start_gateway, database_url: str, redis_url: str, key_env: dict[str,
 
 
 def call(gw: RunningGateway, method: str, path: str, token: str | None = None, body: Any = None, host: str | None = None):
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = bearer(token) if token else {}
     if host:
         headers["Host"] = host
     data = None

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from .harness import REPO, RunningGateway
+from ..support import ROOT
+from .harness import RunningGateway
 
 
 @pytest.fixture
@@ -33,6 +34,6 @@ def tmp_root(tmp_path: Path) -> Path:
     platform/eco2/ (pass ``platform=tmp_root / "platform"``), so that edits made
     meanwhile to the real ones restart nothing here."""
     skip = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(REPO / "functions", tmp_path / "functions", ignore=skip)
-    shutil.copytree(REPO / "platform" / "eco2", tmp_path / "platform" / "eco2", ignore=skip)
+    shutil.copytree(ROOT / "functions", tmp_path / "functions", ignore=skip)
+    shutil.copytree(ROOT / "platform" / "eco2", tmp_path / "platform" / "eco2", ignore=skip)
     return tmp_path

@@ -19,7 +19,8 @@ from typing import Any
 
 from eco2_tools.dev import Gateway
 
-REPO = Path(__file__).resolve().parents[2]
+from ..support import ROOT
+
 FIXTURES = Path(__file__).parent / "fixtures"  # functions/lab, broken, stuck
 # The functions under test never connect at start-up: any well-formed URL will do.
 DATABASE_URL = os.environ.get("ECO2_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:1/eco2")
@@ -43,7 +44,7 @@ class RunningGateway:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="gateway", daemon=True)
         self.thread.start()
-        options.setdefault("root", REPO)
+        options.setdefault("root", ROOT)
         options.setdefault("idle_seconds", 300)
         options.setdefault("watch", False)  # others may edit the real code meanwhile
         options.setdefault("stop_grace", 2.0)

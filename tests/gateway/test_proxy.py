@@ -8,7 +8,8 @@ import os
 
 import pytest
 
-from .harness import DATABASE_URL, FIXTURES, REDIS_URL, REPO, eventually
+from ..support import ROOT
+from .harness import DATABASE_URL, FIXTURES, REDIS_URL, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(30)]
 
@@ -88,7 +89,7 @@ def test_function_environment(start_gateway, monkeypatch):
 
     assert env["ECO2_ENV"] == "dev"
     assert (env["DATABASE_URL"], env["REDIS_URL"]) == (DATABASE_URL, REDIS_URL)
-    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(REPO / "platform")
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(ROOT / "platform")
     # function.yaml, then the gateway's extras, then the developer's own
     assert env["LAB_FROM_YAML"] == "yaml"
     assert env["LAB_OVERRIDDEN"] == env["LAB_EXTRA"] == "extra"

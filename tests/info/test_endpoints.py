@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from eco2 import knowledge
 from eco2.testing import Client
 
-INFO = Path(__file__).resolve().parents[2] / "functions" / "info" / "main.py"
+from ..support import ROOT
+
+INFO = ROOT / "functions" / "info" / "main.py"
 P = "/api/v1/info"
 
 

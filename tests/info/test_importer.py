@@ -1,4 +1,4 @@
-"""`eco2 seed knowledge` on small inputs in the sources' shapes."""
+"""`eco2 import knowledge` on small inputs in the sources' shapes."""
 
 from __future__ import annotations
 

@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg_pool import ConnectionPool
 
-from eco2 import points, rewards
+from eco2.my import points
+from eco2.scan import rewards
 from eco2.testing import Client
 
-from ..conftest import ROOT, bearer
+from ..support import ROOT, bearer
 
 MY = ROOT / "functions" / "my" / "main.py"
 RECYCLABLE = rewards.RECYCLABLE

@@ -8,7 +8,7 @@ import pytest
 from eco2.testing import Client
 from eco2_tools.functions import discover
 
-from ..conftest import ROOT, bearer
+from ..support import ROOT, bearer
 
 MY = ROOT / "functions" / "my" / "main.py"
 

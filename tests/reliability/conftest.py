@@ -10,7 +10,6 @@ that at the end of the run (``make test``, ``make fuzz``).
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
@@ -18,7 +17,9 @@ import pytest
 from eco2.testing import Client
 from eco2_tools.functions import FunctionSpec, discover
 
+from .. import support
 from ..conftest import TEST_REDIS_DB, flushed_redis
+from ..support import Keys
 
 SPECS: list[FunctionSpec] = discover()
 BY_NAME = {spec.name: spec for spec in SPECS}
@@ -64,33 +65,9 @@ def reliability_env(database_url: str, module_redis_url: str, key_env: dict[str,
 
 
 @pytest.fixture(scope="module")
-def signer(key_env: dict[str, str], signing_keys: Path):
-    from eco2 import config
-    from eco2.tokens import Signer
-
-    settings = config.load(environ=key_env)
-    return Signer(settings, (signing_keys / "signing.pem").read_bytes())
-
-
-def minter(database_url: str, signer) -> Callable[[str | None], tuple[str, str]]:  # noqa: ANN001
-    """``mint(nickname=None) -> (user_id, access_token)``: a user in auth.users and
-    a token signed as auth signs them."""
-    import psycopg
-
-    def mint(nickname: str | None = None) -> tuple[str, str]:
-        with psycopg.connect(database_url) as conn:
-            (user_id,) = conn.execute(
-                "INSERT INTO auth.users (nickname) VALUES (%s) RETURNING id", (nickname,)
-            ).fetchone()
-        token, _ = signer.issue(str(user_id), 3600)
-        return str(user_id), token
-
-    return mint
-
-
-@pytest.fixture(scope="module")
-def mint(database_url: str, signer) -> Callable[[str | None], tuple[str, str]]:  # noqa: ANN001
-    return minter(database_url, signer)
+def mint(database_url: str, keys: Keys) -> Callable[..., tuple[str, str]]:
+    """``mint(nickname=None) -> (user_id, access_token)`` in this module's database."""
+    return lambda nickname=None: support.mint(database_url, keys, nickname)
 
 
 @pytest.fixture(scope="module")

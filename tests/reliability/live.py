@@ -7,28 +7,25 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
-import signal
 import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Iterator
 
+from eco2_tools import serve as process
 from eco2_tools.embedded import free_port
 
-REPO = Path(__file__).resolve().parents[2]
+from ..support import ROOT
 
 
 @contextlib.contextmanager
 def serve(name: str, env: dict[str, str]) -> Iterator[int]:
     """``functions/<name>`` on a free port, as the gateway starts it; yields the port."""
     port = free_port()
-    source = REPO / "functions" / name / "main.py"
+    source = ROOT / "functions" / name / "main.py"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "functions_framework", "--target", "handle", "--source", str(source),
-         "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, "PYTHONPATH": str(REPO / "platform"), **env},
+        process.command(source, port),
+        env={**os.environ, "PYTHONPATH": str(ROOT / "platform"), **env},
         cwd=source.parent, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
@@ -49,15 +46,7 @@ def serve(name: str, env: dict[str, str]) -> Iterator[int]:
                 time.sleep(0.02)
         yield port
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        process.stop(proc)
 
 
 def raw(port: int, data: bytes, timeout: float = 10.0) -> bytes:

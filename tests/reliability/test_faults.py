@@ -22,7 +22,8 @@ import pytest
 from eco2.testing import Client
 from eco2_tools.embedded import EmbeddedPostgres, EmbeddedRedis
 
-from .conftest import BY_NAME, SPECS, functions_env, minter, report
+from ..support import Keys, bearer, mint
+from .conftest import BY_NAME, SPECS, functions_env, report
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -85,7 +86,7 @@ def _award(database_url: str, user_id: str) -> None:
     """A scan with its reward, as the scan function will write them: one transaction."""
     import psycopg
 
-    from eco2 import rewards
+    from eco2.scan import rewards
 
     with psycopg.connect(database_url, connect_timeout=2) as conn, conn.transaction():
         (scan_id,) = conn.execute(
@@ -95,7 +96,7 @@ def _award(database_url: str, user_id: str) -> None:
 
 
 def test_postgres_stopped_mid_run(own_postgres: EmbeddedPostgres, redis_server: str, key_env: dict[str, str],
-                                  signer: Any) -> None:
+                                  keys: Keys) -> None:
     """Users sign up (profile + 이코 + 30 points, one transaction), edit their
     profiles, read their points and get scan rewards while PostgreSQL stops and
     comes back. Every answer is 2xx or a 503 problem with Retry-After, none
@@ -107,10 +108,9 @@ def test_postgres_stopped_mid_run(own_postgres: EmbeddedPostgres, redis_server: 
     env = _env(url, redis_server, key_env)
     my = Client(BY_NAME["my"].source, env=env)
     character = Client(BY_NAME["character"].source, env=env)
-    mint = minter(url, signer)
-    users = [mint() for _ in range(16)]
+    users = [mint(url, keys) for _ in range(16)]
     for _, token in users[:4]:  # some have profiles before the outage
-        assert my.get("/api/v1/user/me", headers={"Authorization": f"Bearer {token}"}).status == 200
+        assert my.get("/api/v1/user/me", headers=bearer(token)).status == 200
 
     outcomes: Counter = Counter()
     wrong: list[str] = []
@@ -124,7 +124,7 @@ def test_postgres_stopped_mid_run(own_postgres: EmbeddedPostgres, redis_server: 
     def call(client: Client, method: str, path: str, token: str, **kw: Any):  # noqa: ANN202
         nonlocal slowest
         started = time.monotonic()
-        result = client.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kw)
+        result = client.request(method, path, headers=bearer(token), **kw)
         took = time.monotonic() - started
         with lock:
             slowest = max(slowest, took)
@@ -170,9 +170,9 @@ def test_postgres_stopped_mid_run(own_postgres: EmbeddedPostgres, redis_server: 
         assert _unavailable(during), (during.status, during.body)
         own_postgres.start()
         down_for = time.monotonic() - stopped_at
-        recovered = _eventually(lambda: my.get("/api/v1/user/me", headers={"Authorization": f"Bearer {token}"}).status == 200)
+        recovered = _eventually(lambda: my.get("/api/v1/user/me", headers=bearer(token)).status == 200)
         _eventually(lambda: character.get("/api/v1/character/me/analysis",
-                                          headers={"Authorization": f"Bearer {token}"}).status == 200)
+                                          headers=bearer(token)).status == 200)
         time.sleep(1.0)  # traffic after the recovery, too
         stop.set()
         for future in futures:
@@ -222,15 +222,15 @@ PUBLIC = {  # routes that need neither a token nor Redis, per function (when the
 }
 
 
-def test_redis_stopped(own_redis: EmbeddedRedis, database_url: str, key_env: dict[str, str], signer: Any) -> None:
+def test_redis_stopped(own_redis: EmbeddedRedis, database_url: str, key_env: dict[str, str], keys: Keys) -> None:
     """With Redis stopped, every authenticated route of every function fails
     closed (503 problem, Retry-After, within the Redis timeout), so do the
     routes that rate-limit (sign-in, refresh); public routes keep working.
     Redis back on the same port: the same instances answer 200 again."""
     env = _env(database_url, own_redis.url, key_env)
     clients = {spec.name: Client(spec.source, env=env) for spec in SPECS}
-    user_id, token = minter(database_url, signer)()
-    bearer = {"Authorization": f"Bearer {token}"}
+    user_id, token = mint(database_url, keys)
+    auth_header = bearer(token)
     dev_login = ("POST", "/api/v1/auth/dev/login", {"json": {"nickname": "레디스"}})
     login = clients["auth"].request(dev_login[0], dev_login[1], **dev_login[2])
     assert login.status == 200, login.body
@@ -238,10 +238,10 @@ def test_redis_stopped(own_redis: EmbeddedRedis, database_url: str, key_env: dic
     def checks() -> list[tuple[str, str, str, dict[str, Any]]]:
         found = []
         for spec in SPECS:
-            found.append((spec.name, "GET", f"{spec.prefix}/session", {"headers": bearer}))
+            found.append((spec.name, "GET", f"{spec.prefix}/session", {"headers": auth_header}))
             for route in clients[spec.name].function.router.routes:
                 if route.auth and route.method == "GET" and "{" not in route.path and route.query is None:
-                    found.append((spec.name, "GET", route.path, {"headers": bearer}))
+                    found.append((spec.name, "GET", route.path, {"headers": auth_header}))
         found.append(("auth", *dev_login))
         found.append(("auth", "POST", "/api/v1/auth/refresh", {"json": {"refresh_token": login.json["refresh_token"]}}))
         return found
@@ -261,7 +261,7 @@ def test_redis_stopped(own_redis: EmbeddedRedis, database_url: str, key_env: dic
             else:
                 failed_open.append(f"{name} {method} {path} -> {result.status} {result.body[:150]!r}")
         # Account deletion revokes the tokens in Redis first: with Redis down, nothing is deleted.
-        deleted = clients["my"].delete("/api/v1/user/me", headers=bearer)
+        deleted = clients["my"].delete("/api/v1/user/me", headers=auth_header)
         if not _unavailable(deleted):
             failed_open.append(f"my DELETE /api/v1/user/me -> {deleted.status}")
         public, broken_public = 0, []
@@ -277,13 +277,13 @@ def test_redis_stopped(own_redis: EmbeddedRedis, database_url: str, key_env: dic
                     broken_public.append(f"{spec.name} GET {path} -> {result.status}")
     finally:
         own_redis.start()
-    recovered = _eventually(lambda: clients["my"].get("/api/v1/user/me", headers=bearer).status == 200)
+    recovered = _eventually(lambda: clients["my"].get("/api/v1/user/me", headers=auth_header).status == 200)
     import psycopg
 
     with psycopg.connect(database_url) as conn:
         (kept,) = conn.execute("SELECT count(*) FROM auth.users WHERE id = %s", (user_id,)).fetchone()
     back = [f"{spec.name}" for spec in SPECS
-            if clients[spec.name].get(f"{spec.prefix}/session", headers=bearer).status != 200]
+            if clients[spec.name].get(f"{spec.prefix}/session", headers=auth_header).status != 200]
     report(f"fault redis: {closed} authenticated or rate-limited requests failed closed (503) with Redis "
            f"stopped, slowest {slowest:.2f} s (timeout {REDIS_TIMEOUT:g} s); {public} public routes kept "
            f"answering 200; recovered {recovered:.1f} s after restart; {len(failed_open) + len(broken_public)} wrong")
@@ -314,7 +314,7 @@ def _postgres_processes(server: EmbeddedPostgres) -> list[int]:
 
 
 def test_postgres_that_stops_answering(own_postgres: EmbeddedPostgres, redis_server: str,
-                                       key_env: dict[str, str], signer: Any) -> None:
+                                       key_env: dict[str, str], keys: Keys) -> None:
     """A server that accepts but never answers (SIGSTOP: what a stuck host or a
     lost network looks like from the client) must give 503, not a hang."""
     import os
@@ -322,14 +322,14 @@ def test_postgres_that_stops_answering(own_postgres: EmbeddedPostgres, redis_ser
 
     env = _env(own_postgres.url, redis_server, key_env)
     my = Client(BY_NAME["my"].source, env=env)
-    _, token = minter(own_postgres.url, signer)()
-    bearer = {"Authorization": f"Bearer {token}"}
-    assert my.get("/api/v1/user/me", headers=bearer).status == 200  # a pooled connection now exists
+    _, token = mint(own_postgres.url, keys)
+    auth_header = bearer(token)
+    assert my.get("/api/v1/user/me", headers=auth_header).status == 200  # a pooled connection now exists
     answer: dict[str, Any] = {}
 
     def ask() -> None:
         started = time.monotonic()
-        result = my.get("/api/v1/user/me", headers=bearer)
+        result = my.get("/api/v1/user/me", headers=auth_header)
         answer.update(status=result.status, seconds=time.monotonic() - started, problem=_unavailable(result))
 
     frozen = _postgres_processes(own_postgres)

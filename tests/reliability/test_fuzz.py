@@ -28,6 +28,7 @@ from hypothesis.errors import Unsatisfiable
 
 from eco2.testing import Client
 
+from ..support import bearer
 from .conftest import SPECS, report
 
 pytestmark = pytest.mark.timeout(600)
@@ -101,8 +102,7 @@ def _attempt(operation: Any, mode: str, checks: list[Any], destructive: bool, to
     """One generated request: sent, tallied, checked; a failure is recorded, not raised."""
 
     def attempt(case: Any) -> None:
-        bearer = mint()[1] if destructive else token
-        response = case.call(headers={"Authorization": f"Bearer {bearer}"})
+        response = case.call(headers=bearer(mint()[1] if destructive else token))
         tally.requests += 1
         tally.statuses[response.status_code] += 1
         try:

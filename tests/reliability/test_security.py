@@ -1,6 +1,6 @@
 """The security regression set, in one place, over every function:
 
-- token attacks (the auth tests' helpers, imported) on every ``auth=True`` route;
+- token attacks (tests/support.py's forgeries) on every ``auth=True`` route;
 - oversized bodies (declared, chunked, lying Content-Length) and deeply nested JSON;
 - SQL metacharacters (and NUL) in every string parameter of every operation,
   then the database checked whole;
@@ -14,29 +14,19 @@ import json
 import re
 import time
 import uuid
-from typing import Any
-from urllib.parse import quote
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from eco2.testing import Client
 
-# The token-attack helpers of the auth tests, reused rather than copied.
-from ..auth.test_tokens import b64, claims, kid, private_key  # noqa: F401 - kid, private_key are fixtures
+from ..support import PROBLEM, Keys, b64, b64decode, bearer, claims, is_problem
 from .conftest import BY_NAME, SPECS, report
 from .live import head_of, raw, serve
+from .openapi_inputs import conforms, send, string_inputs
 
-PROBLEM = "application/problem+json"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-
-
-def is_problem(result, status: int | tuple[int, ...]) -> bool:  # noqa: ANN001
-    statuses = status if isinstance(status, tuple) else (status,)
-    return (result.status in statuses and result.content_type == PROBLEM
-            and result.json.get("status") == result.status)
 
 
 def auth_routes(client: Client) -> list[tuple[str, str]]:
@@ -54,26 +44,13 @@ def auth_routes(client: Client) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def attacks(private_key, kid: str, signer, mint, module_redis_url: str) -> dict[str, dict[str, str]]:  # noqa: F811
+def attacks(keys: Keys, mint, module_redis_url: str) -> dict[str, dict[str, str]]:
     """Name -> request headers carrying one forged, tampered or revoked token."""
     import redis
 
     from eco2 import tokens
 
-    def signed(key: Any = private_key, header_kid: str | None = kid, alg: str = "ES256", **overrides: Any) -> str:
-        headers = {"kid": header_kid} if header_kid is not None else {}
-        return jwt.encode(claims(**overrides), key, algorithm=alg, headers=headers)
-
     other = ec.generate_private_key(ec.SECP256R1())
-    public_pem = private_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    import hashlib
-    import hmac
-
-    hs_header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode())
-    hs_payload = b64(json.dumps(claims()).encode())
-    hs_sig = b64(hmac.new(public_pem, f"{hs_header}.{hs_payload}".encode(), hashlib.sha256).digest())
-    none_header = b64(json.dumps({"alg": "none", "typ": "JWT", "kid": kid}).encode())
     jwk_header = b64(json.dumps({"alg": "ES256", "typ": "JWT", "jwk": json.loads(
         jwt.algorithms.ECAlgorithm.to_jwk(other.public_key()))}).encode())
     jwk_payload = b64(json.dumps(claims()).encode())
@@ -95,30 +72,30 @@ def attacks(private_key, kid: str, signer, mint, module_redis_url: str) -> dict[
 
     now = int(time.time())
     forged = {
-        "alg none": f"{none_header}.{b64(json.dumps(claims()).encode())}.",
-        "HS256 with the public key as secret": f"{hs_header}.{hs_payload}.{hs_sig}",
-        "unknown kid": signed(other, "someone-else"),
-        "right kid, wrong key": signed(other),
-        "no kid": signed(header_kid=None),
-        "kid path traversal": signed(other, "../../../../etc/passwd"),
+        "alg none": keys.unsigned(),
+        "HS256 with the public key as secret": keys.hs256_with_public_key(),
+        "unknown kid": keys.forge(other, "someone-else"),
+        "right kid, wrong key": keys.forge(other),
+        "no kid": keys.forge(kid=None),
+        "kid path traversal": keys.forge(other, "../../../../etc/passwd"),
         "embedded jwk": f"{jwk_header}.{jwk_payload}.{jwk_sig}",
         "signature stripped": f"{head}.{payload}.",
-        "expired": signed(exp=now - 3600),
-        "not yet valid": signed(nbf=now + 3600),
-        "issued in the future": signed(iat=now + 3600),
-        "other issuer": signed(iss="someone-else"),
-        "other audience": signed(aud="another-app"),
-        "no sub": signed(sub=None),
-        "no jti": signed(jti=None),
-        "no exp": signed(exp=None),
-        "sub not a uuid": signed(sub="' OR 1=1 --"),
+        "expired": keys.forge(exp=now - 3600),
+        "not yet valid": keys.forge(nbf=now + 3600),
+        "issued in the future": keys.forge(iat=now + 3600),
+        "other issuer": keys.forge(iss="someone-else"),
+        "other audience": keys.forge(aud="another-app"),
+        "no sub": keys.forge(sub=None),
+        "no jti": keys.forge(jti=None),
+        "no exp": keys.forge(exp=None),
+        "sub not a uuid": keys.forge(sub="' OR 1=1 --"),
         "tampered payload": tampered,
         "logged out (denylisted)": logged_out,
         "account deleted (revoked before)": deleted,
         "garbage": "a.b.c",
         "huge": "eyJ" + "A" * 60_000,
     }
-    found = {name: {"Authorization": f"Bearer {token}"} for name, token in forged.items()}
+    found = {name: bearer(token) for name, token in forged.items()}
     found["no token"] = {}
     found["bearer without a token"] = {"Authorization": "Bearer "}
     found["basic scheme"] = {"Authorization": "Basic " + b64(b"admin:admin")}
@@ -127,19 +104,13 @@ def attacks(private_key, kid: str, signer, mint, module_redis_url: str) -> dict[
     return found
 
 
-def b64decode(part: str) -> bytes:
-    import base64
-
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-
-
 @pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
 def test_token_attacks_are_refused_by_every_route(spec, clients: dict[str, Client], attacks, mint) -> None:
     client = clients[spec.name]
     routes = auth_routes(client)
     assert routes, f"{spec.name} has no auth route (every function has {spec.prefix}/session)"
     _, good = mint()
-    control = client.get(f"{spec.prefix}/session", headers={"Authorization": f"Bearer {good}"})
+    control = client.get(f"{spec.prefix}/session", headers=bearer(good))
     assert control.status == 200, control.body  # a good token passes, so a 401 below means refused
 
     accepted = []
@@ -170,11 +141,11 @@ def test_oversized_and_deeply_nested_bodies(spec, clients: dict[str, Client], mi
     client = clients[spec.name]
     limit = client.function.settings.max_body_bytes
     _, token = mint()
-    bearer = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    headers = {**bearer(token), "Content-Type": "application/json"}
     targets = body_routes(client) + [("POST", f"{spec.prefix}/session"), ("PUT", f"{spec.prefix}/openapi.json")]
     wrong = []
     for method, path in targets:
-        big = client.request(method, path, data=b'{"a": "' + b"x" * limit + b'"}', headers=bearer)
+        big = client.request(method, path, data=b'{"a": "' + b"x" * limit + b'"}', headers=headers)
         if not is_problem(big, 413):
             wrong.append(f"{method} {path} with {limit + 10} bytes -> {big.status}")
     for method, path in body_routes(client):
@@ -183,11 +154,11 @@ def test_oversized_and_deeply_nested_bodies(spec, clients: dict[str, Client], mi
                 body = (opener * depth + "1" + closer * depth).encode()
                 if len(body) > limit:
                     continue
-                result = client.request(method, path, data=body, headers=bearer)
+                result = client.request(method, path, data=body, headers=headers)
                 if not is_problem(result, (400, 422)):
                     wrong.append(f"{method} {path} nested {opener} × {depth} -> {result.status} {result.body[:120]!r}")
         wide = json.dumps({f"k{i}": i for i in range(20_000)}).encode()
-        result = client.request(method, path, data=wide, headers=bearer)
+        result = client.request(method, path, data=wide, headers=headers)
         if result.status >= 500:
             wrong.append(f"{method} {path} with 20,000 keys -> {result.status}")
     report(f"security {spec.name}: oversized bodies on {len(targets)} routes, nested and wide JSON on "
@@ -241,102 +212,6 @@ METACHARACTERS = [
 ]
 
 
-def _resolve(schema: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema:
-        schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
-    return schema
-
-
-def _is_string(schema: dict[str, Any], doc: dict[str, Any]) -> bool:
-    schema = _resolve(schema, doc)
-    if schema.get("type") == "string":
-        return True
-    return any(_is_string(s, doc) for s in schema.get("anyOf", []) + schema.get("oneOf", []))
-
-
-def _valid(schema: dict[str, Any], doc: dict[str, Any]) -> Any:
-    """A value the schema accepts, for the parameters not under test."""
-    schema = _resolve(schema, doc)
-    for option in schema.get("anyOf", []):
-        if _resolve(option, doc).get("type") != "null":
-            return _valid(option, doc)
-    kind = schema.get("type")
-    if kind in ("number", "integer"):
-        low, high = schema.get("minimum", 1), schema.get("maximum", 1)
-        value = (low + high) / 2
-        return int(value) if kind == "integer" else value
-    if kind == "boolean":
-        return False
-    return "테스트"
-
-
-def string_inputs(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every string parameter of every operation, with valid values for the others."""
-    found = []
-    for path, item in doc["paths"].items():
-        for method, op in item.items():
-            params = op.get("parameters", [])
-            required = {p["name"]: _valid(p["schema"], doc) for p in params
-                        if p.get("required") and p["in"] == "query"}
-            path_values = {p["name"]: _valid(p["schema"], doc) for p in params if p["in"] == "path"}
-            for p in params:
-                if _is_string(p["schema"], doc):
-                    found.append({"method": method.upper(), "path": path, "where": p["in"], "name": p["name"],
-                                  "query": required, "path_values": path_values})
-            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
-            if body:
-                body = _resolve(body, doc)
-                required_body = {n: _valid(s, doc) for n, s in body.get("properties", {}).items()
-                                 if n in body.get("required", [])}
-                for name, schema in body.get("properties", {}).items():
-                    if _is_string(schema, doc):
-                        found.append({"method": method.upper(), "path": path, "where": "body", "name": name,
-                                      "query": required, "path_values": path_values, "body": required_body})
-    return found
-
-
-def _send(client: Client, target: dict[str, Any], value: str, headers: dict[str, str]):  # noqa: ANN202
-    path_values = {k: str(v) for k, v in target["path_values"].items()}
-    query = dict(target["query"])
-    body = dict(target.get("body", {})) if target["where"] == "body" else None
-    if target["where"] == "path":
-        path_values[target["name"]] = value
-    elif target["where"] == "query":
-        query[target["name"]] = value
-    elif target["where"] == "body":
-        body[target["name"]] = value
-    path = target["path"]
-    for name, v in path_values.items():
-        path = path.replace("{" + name + "}", quote(v, safe=""))
-    return client.request(target["method"], path, query=query or None, json=body, headers=headers)
-
-
-def _schema_of(doc: dict[str, Any], target: dict[str, Any], status: int) -> dict[str, Any] | None:
-    responses = doc["paths"][target["path"]][target["method"].lower()]["responses"]
-    entry = responses.get(str(status)) or responses.get("default")
-    content = (entry or {}).get("content", {})
-    media = content.get("application/json") or content.get(PROBLEM)
-    return media.get("schema") if media else None
-
-
-def _conforms(doc: dict[str, Any], target: dict[str, Any], result) -> str | None:  # noqa: ANN001
-    """None when the response matches its documented content type and schema."""
-    import jsonschema
-
-    schema = _schema_of(doc, target, result.status)
-    if schema is None or result.status in (204, 304):
-        return None
-    expected = PROBLEM if result.status >= 400 else "application/json"
-    if not result.content_type.startswith(expected):
-        return f"content type {result.content_type}, expected {expected}"
-    try:
-        # The document's components beside the schema: its "#/components/..." refs resolve.
-        jsonschema.Draft202012Validator({**schema, "components": doc["components"]}).validate(result.json)
-    except jsonschema.ValidationError as exc:
-        return f"does not conform: {exc.message[:200]}"
-    return None
-
-
 @pytest.fixture(scope="module")
 def integrity(database_url: str):
     """The database's tables and a canary row, to compare before and after."""
@@ -364,14 +239,14 @@ def test_sql_metacharacters_in_every_string_parameter(spec, clients: dict[str, C
     wrong, sent, echoed = [], 0, 0
     for target in targets:
         for value in METACHARACTERS:
-            headers = {"Authorization": f"Bearer {token}"}
-            result = _send(client, target, value, headers)
+            headers = bearer(token)
+            result = send(client, target, value, headers)
             sent += 1
             where = f"{target['method']} {target['path']} {target['where']}.{target['name']}={value!r}"
             if result.status >= 500:
                 wrong.append(f"{where} -> {result.status} {result.body[:150]!r}")
                 continue
-            problem = _conforms(doc, target, result)
+            problem = conforms(doc, target, result)
             if problem:
                 wrong.append(f"{where} -> {result.status}: {problem}")
             if (result.status == 200 and target["where"] == "body" and isinstance(result.json, dict)
@@ -381,7 +256,7 @@ def test_sql_metacharacters_in_every_string_parameter(spec, clients: dict[str, C
                     wrong.append(f"{where} -> stored as {result.json[target['name']]!r}")
     after = integrity()
     assert after == before, "the schema or reference data changed under injection attempts"
-    me = clients["auth"].get("/api/v1/auth/session", headers={"Authorization": f"Bearer {token}"})
+    me = clients["auth"].get("/api/v1/auth/session", headers=bearer(token))
     assert me.status == 200 and me.json["user_id"] == user_id
     report(f"security {spec.name}: {len(targets)} string parameters × {len(METACHARACTERS)} SQL metacharacter "
            f"values = {sent} requests; {echoed} stored values read back; tables intact; {len(wrong)} wrong")
@@ -396,7 +271,7 @@ def test_nul_in_dev_login_nickname_is_rejected(clients: dict[str, Client]) -> No
 def test_nul_in_profile_nickname_is_rejected(clients: dict[str, Client], mint) -> None:
     _, token = mint()
     result = clients["my"].patch("/api/v1/user/me", json={"nickname": "ab\x00cd"},
-                                 headers={"Authorization": f"Bearer {token}"})
+                                 headers=bearer(token))
     assert is_problem(result, (400, 422)), (result.status, result.body)
 
 

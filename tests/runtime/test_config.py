@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from eco2 import config
+from eco2_tools import serve
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..support import ROOT
+
 FIXTURE = Path(__file__).parent / "fixtures" / "routes" / "main.py"
 
 
@@ -50,8 +51,7 @@ def test_bad_value_stops_the_function_process() -> None:
     """Served as in production: functions-framework exits before listening."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "platform"), "ECO2_MAX_BODY_BYTES": "nope"}
     done = subprocess.run(
-        [sys.executable, "-m", "functions_framework", "--target", "handle", "--source", str(FIXTURE),
-         "--port", "0"],
+        serve.command(FIXTURE, 0, host=None),
         env=env, capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 78

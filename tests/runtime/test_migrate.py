@@ -13,7 +13,6 @@ import pytest
 from eco2 import migrate
 
 FIXTURES = Path(__file__).parent / "fixtures"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def rows(url: str, sql: str) -> list[tuple]:
@@ -63,6 +62,22 @@ def test_edited_migration_is_refused(empty_database_url: str, tmp_path: Path) ->
     (tmp_path / "0001_one.sql").write_text("CREATE TABLE public.edited (n bigint);")
     with pytest.raises(migrate.MigrationError, match="changed after it was applied"):
         migrate.apply(empty_database_url, tmp_path)
+
+
+def test_a_reworded_migration_is_taken_for_the_one_applied(empty_database_url: str, tmp_path: Path) -> None:
+    """A database that applied a file before its comment was edited records the
+    edited file's checksum instead of refusing it; a changed statement is still refused."""
+    first = "-- old comment\nCREATE TABLE public.reworded (n int);"
+    (tmp_path / "0001_one.sql").write_text(first)
+    migrate.apply(empty_database_url, tmp_path)
+    earlier = {"0001": frozenset({migrate.Migration("0001", "one", first).checksum})}
+    (tmp_path / "0001_one.sql").write_text("-- new comment\nCREATE TABLE public.reworded (n int);")
+    assert migrate.apply(empty_database_url, tmp_path, reworded=earlier) == []
+    current = migrate.discover(tmp_path)[0].checksum
+    assert rows(empty_database_url, "SELECT checksum FROM eco2_meta.schema_migrations") == [(current,)]
+    (tmp_path / "0001_one.sql").write_text("-- new comment\nCREATE TABLE public.reworded (n bigint);")
+    with pytest.raises(migrate.MigrationError, match="changed after it was applied"):
+        migrate.apply(empty_database_url, tmp_path, reworded=earlier)
 
 
 def test_bad_file_name_is_refused(tmp_path: Path) -> None:

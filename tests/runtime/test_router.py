@@ -278,3 +278,43 @@ def test_an_escaped_backslash_before_u0000_is_not_nul(client: Client) -> None:
 @pytest.mark.parametrize("path", ["/robots.txt", "/favicon.ico", f"{PREFIX}/a%0Ab"])
 def test_paths_flask_refuses_are_problem_json(client: Client, path: str) -> None:
     assert_problem(client.get(path), 404)
+
+
+def test_a_domain_object_is_validated_from_its_attributes(client: Client) -> None:
+    result = client.get(f"{PREFIX}/records/7")
+    assert result.status == 200
+    assert result.json == {"id": 7, "name": "record", "qty": 2}  # the model's fields, no more
+
+
+def test_cache_control_etag_and_304(client: Client) -> None:
+    first = client.get(f"{PREFIX}/records/7")
+    assert first.headers["Cache-Control"] == "public, max-age=60"
+    etag = first.headers["ETag"]
+    assert etag.startswith('"') and etag.endswith('"')
+    again = client.get(f"{PREFIX}/records/7", headers={"If-None-Match": etag})
+    assert again.status == 304 and again.body == b""
+    other = client.get(f"{PREFIX}/records/8", headers={"If-None-Match": etag})
+    assert other.status == 200 and other.headers["ETag"] != etag
+    assert "ETag" not in client.get(f"{PREFIX}/items/1").headers  # only where the route asks
+    assert "304" in client.get(f"{PREFIX}/openapi.json").json["paths"][f"{PREFIX}/records/{{item_id}}"]["get"][
+        "responses"]
+
+
+def test_a_static_route_runs_its_handler_once(client: Client) -> None:
+    route = next(r for r in client.function.router.routes if r.path == f"{PREFIX}/static")
+    calls = route.handler.__globals__["STATIC_CALLS"]
+    bodies = [client.get(f"{PREFIX}/static") for _ in range(3)]
+    assert {b.status for b in bodies} == {200} and len({b.body for b in bodies}) == 1
+    assert bodies[0].json == [{"id": 1, "name": "one", "qty": 1}, {"id": 2, "name": "two", "qty": 2}]
+    assert bodies[0].headers["Cache-Control"] == "public, max-age=3600"
+    assert len(calls) == 1
+
+
+def test_a_static_route_takes_no_input() -> None:
+    from eco2 import Function
+
+    fn = Function("static-check", "/s")
+    with pytest.raises(ValueError, match="static route"):
+        fn.get("/{code}", static=True)(lambda call: None)
+    with pytest.raises(ValueError, match="static route"):
+        fn.get("/me", static=True, auth=True)(lambda call: None)

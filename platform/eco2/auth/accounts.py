@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from eco2 import db
 from eco2.auth.oauth import Profile
 
+if TYPE_CHECKING:
+    from eco2.db import Connection
 
-def upsert(conn: Any, profile: Profile) -> str:
+
+def upsert(conn: "Connection", profile: Profile) -> str:
     """The user for ``profile``, created or updated; returns the user id.
 
     The same provider id is always the same user. A new provider account joins
@@ -38,7 +42,7 @@ def upsert(conn: Any, profile: Profile) -> str:
     return str(user_id)
 
 
-def _linked_user(conn: Any, profile: Profile) -> Any:
+def _linked_user(conn: "Connection", profile: Profile) -> Any:
     if not (profile.email and profile.email_verified):
         return None
     row = conn.execute(
@@ -50,23 +54,22 @@ def _linked_user(conn: Any, profile: Profile) -> Any:
     return row[0] if row else None
 
 
-def _new_user(conn: Any, profile: Profile) -> Any:
+def _new_user(conn: "Connection", profile: Profile) -> Any:
     return conn.execute(
         "INSERT INTO auth.users (nickname, email, profile_image_url) VALUES (%s, %s, %s) RETURNING id",
         (profile.nickname, profile.email, profile.picture),
     ).fetchone()[0]
 
 
-def get(conn: Any, user_id: str) -> dict[str, Any] | None:
-    row = conn.execute(
+def get(conn: "Connection", user_id: str) -> dict[str, Any] | None:
+    """The user with the providers it signs in with; None when there is none."""
+    return db.row(
+        conn,
         """SELECT u.id, u.nickname, u.email, u.profile_image_url, u.created_at, u.last_login_at,
-                  coalesce(array_agg(s.provider ORDER BY s.provider) FILTER (WHERE s.provider IS NOT NULL), '{}')
+                  coalesce(array_agg(s.provider ORDER BY s.provider)
+                           FILTER (WHERE s.provider IS NOT NULL), '{}') AS providers
              FROM auth.users u LEFT JOIN auth.social_accounts s ON s.user_id = u.id
             WHERE u.id = %s
             GROUP BY u.id""",
         (user_id,),
-    ).fetchone()
-    if row is None:
-        return None
-    keys = ("id", "nickname", "email", "profile_image_url", "created_at", "last_login_at", "providers")
-    return dict(zip(keys, row))
+    )

@@ -4,8 +4,11 @@ A sign-in starts a family. Each refresh marks the presented token used and
 issues the next one in the same family, in one transaction that locks the
 token's row, so of many concurrent refreshes with one token exactly one wins.
 Presenting a token that was already used means it was copied: the whole
-family is revoked, and the access tokens it issued are returned so the caller
-can put them on the denylist.
+family is revoked, and the access tokens it issued go on the denylist.
+
+:func:`sign_in`, :func:`renew` and :func:`log_out` are what the auth
+function's routes call; the rest are their steps, each inside the caller's
+transaction.
 """
 
 from __future__ import annotations
@@ -13,9 +16,20 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
-from eco2.tokens import Principal, Signer
+from eco2 import tokens
+from eco2.auth import accounts, signing
+from eco2.problems import Problem
+from eco2.tokens import Principal
+
+if TYPE_CHECKING:
+    import redis
+
+    from eco2.auth.oauth import Profile
+    from eco2.auth.settings import AuthSettings
+    from eco2.auth.signing import Signer
+    from eco2.db import Connection, Database
 
 
 @dataclass
@@ -39,7 +53,7 @@ def _hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-def _issue(conn: Any, signer: Signer, user_id: str, family_id: str, access_ttl: int, refresh_ttl: int) -> TokenPair:
+def _issue(conn: "Connection", signer: Signer, user_id: str, family_id: str, access_ttl: int, refresh_ttl: int) -> TokenPair:
     access_token, access = signer.issue(user_id, access_ttl, sid=family_id)
     refresh_token = secrets.token_urlsafe(32)
     conn.execute(
@@ -50,7 +64,7 @@ def _issue(conn: Any, signer: Signer, user_id: str, family_id: str, access_ttl: 
     return TokenPair(user_id, access_token, access, refresh_token, refresh_ttl)
 
 
-def start(conn: Any, signer: Signer, user_id: str, access_ttl: int, refresh_ttl: int) -> TokenPair:
+def start(conn: "Connection", signer: Signer, user_id: str, access_ttl: int, refresh_ttl: int) -> TokenPair:
     """A new family for ``user_id`` and its first pair of tokens."""
     (family_id,) = conn.execute(
         "INSERT INTO auth.refresh_families (user_id) VALUES (%s) RETURNING id", (user_id,)
@@ -58,7 +72,7 @@ def start(conn: Any, signer: Signer, user_id: str, access_ttl: int, refresh_ttl:
     return _issue(conn, signer, user_id, str(family_id), access_ttl, refresh_ttl)
 
 
-def rotate(conn: Any, signer: Signer, refresh_token: str, access_ttl: int, refresh_ttl: int) -> TokenPair | Revoked:
+def rotate(conn: "Connection", signer: Signer, refresh_token: str, access_ttl: int, refresh_ttl: int) -> TokenPair | Revoked:
     row = conn.execute(
         """SELECT t.family_id, f.user_id, t.used_at IS NOT NULL, t.expires_at <= now(), f.revoked_at IS NOT NULL
              FROM auth.refresh_tokens t JOIN auth.refresh_families f ON f.id = t.family_id
@@ -79,7 +93,7 @@ def rotate(conn: Any, signer: Signer, refresh_token: str, access_ttl: int, refre
     return _issue(conn, signer, user_id, family_id, access_ttl, refresh_ttl)
 
 
-def revoke_family(conn: Any, family_id: str, reason: str) -> list[tuple[str, int]]:
+def revoke_family(conn: "Connection", family_id: str, reason: str) -> list[tuple[str, int]]:
     """Revoke a family; return (jti, exp) of its access tokens still unexpired."""
     conn.execute(
         """UPDATE auth.refresh_families SET revoked_at = now(), revoked_reason = %s
@@ -94,8 +108,49 @@ def revoke_family(conn: Any, family_id: str, reason: str) -> list[tuple[str, int
     return [(jti, int(exp)) for jti, exp in rows]
 
 
-def family_of(conn: Any, refresh_token: str) -> str | None:
+def family_of(conn: "Connection", refresh_token: str) -> str | None:
     row = conn.execute(
         "SELECT family_id FROM auth.refresh_tokens WHERE token_hash = %s", (_hash(refresh_token),)
     ).fetchone()
     return str(row[0]) if row else None
+
+
+def sign_in(database: "Database", settings: "AuthSettings", profile: "Profile") -> TokenPair:
+    """Upsert the user ``profile`` describes and start a session, in one transaction."""
+    with database.transaction() as conn:
+        user_id = accounts.upsert(conn, profile)
+        return start(conn, signing.signer(settings), user_id, settings.access_ttl_seconds,
+                     settings.refresh_ttl_seconds)
+
+
+def renew(database: "Database", redis: "redis.Redis", settings: "AuthSettings", refresh_token: str) -> TokenPair:
+    """The next pair for ``refresh_token``; a 401 for a refused one, whose
+    family's access tokens (on reuse) are denied first."""
+    with database.transaction() as conn:
+        result = rotate(conn, signing.signer(settings), refresh_token, settings.access_ttl_seconds,
+                        settings.refresh_ttl_seconds)
+    if isinstance(result, Revoked):
+        tokens.deny(redis, result.deny)
+        raise Problem(401, f"The refresh token is {result.reason}.", slug="refresh-refused")
+    return result
+
+
+def log_out(database: "Database", redis: "redis.Redis", settings: "AuthSettings", access_token: str | None,
+            refresh_token: str | None) -> None:
+    """End the session: deny the access token and revoke its refresh family (and
+    the family of ``refresh_token``). An expired or bad access token still logs
+    the refresh token out."""
+    principal = None
+    if access_token:
+        try:
+            principal = tokens.verifier(settings).decode(access_token)
+        except Problem:
+            principal = None
+    deny: list[tuple[str, int]] = [(principal.jti, principal.exp)] if principal else []
+    with database.transaction() as conn:
+        families = {principal.sid} if principal and principal.sid else set()
+        if refresh_token:
+            families.add(family_of(conn, refresh_token))
+        for family in families - {None}:
+            deny += revoke_family(conn, family, "logout")
+    tokens.deny(redis, deny)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from eco2.config import CommaList, Settings
+from eco2.config import CommaList, ExistingFile, Settings
 
 PROVIDERS = ("google", "kakao", "naver")
 
@@ -17,7 +16,7 @@ PROVIDERS = ("google", "kakao", "naver")
 class AuthSettings(Settings):
     # Without a key the function still starts (and verifies), but every route
     # that issues tokens answers 503: issuing fails closed.
-    signing_key_file: str | None = Field(None, alias="ECO2_JWT_SIGNING_KEY_FILE")
+    signing_key_file: ExistingFile = Field(None, alias="ECO2_JWT_SIGNING_KEY_FILE")
     refresh_ttl_seconds: int = Field(14 * 86400, ge=3600, le=90 * 86400, alias="ECO2_REFRESH_TTL_SECONDS")
     cookie_domain: str | None = Field(None, alias="ECO2_COOKIE_DOMAIN")
     # Origins the app runs on; after a social login the browser returns to one
@@ -69,13 +68,6 @@ class AuthSettings(Settings):
         if unknown:
             raise ValueError(f"unknown providers {sorted(unknown)}")
         return value
-
-    @field_validator("signing_key_file")
-    @classmethod
-    def _key_exists(cls, value: str | None) -> str | None:
-        if value and not os.path.isfile(value):
-            raise ValueError("no such file")
-        return value or None
 
     def client(self, provider: str) -> tuple[str | None, str | None]:
         return getattr(self, f"{provider}_client_id"), getattr(self, f"{provider}_client_secret")

@@ -2,7 +2,7 @@
 
 The files live in ``eco2/data/knowledge/`` (package data): the project's own
 categories, guides, items and FAQ, and the price survey written by
-``eco2 seed knowledge``. :func:`load` reads them once per process.
+``eco2 import knowledge``. :func:`load` reads them once per process.
 """
 
 from __future__ import annotations

@@ -169,6 +169,6 @@ def today(hours: dict[str, Any], at: Moment) -> DayHours | None:
 @lru_cache(maxsize=1)
 def public_holidays() -> frozenset[str]:
     """ISO dates of Korea's public holidays, shipped in data/locations/holidays.json
-    (written by ``eco2 seed locations`` from the ``holidays`` package)."""
+    (written by ``eco2 import locations`` from the ``holidays`` package)."""
     path = resources.files("eco2").joinpath("data/locations/holidays.json")
     return frozenset(json.loads(path.read_text(encoding="utf-8"))["dates"])

@@ -1,7 +1,7 @@
 """Collection sites: loading the shipped dataset, and the nearby and detail queries.
 
 The dataset (``data/locations/sites.jsonl``, one site per line) is written by
-``eco2 seed locations`` and loaded by :func:`sync` in the migration
+``eco2 import locations`` and loaded by :func:`sync` in the migration
 transaction. Queries filter everything in SQL, before the LIMIT, and walk the
 GiST index nearest-first inside the search radius's bounding box.
 """
@@ -11,12 +11,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from psycopg import sql
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from eco2 import db
 from eco2.location import hours
+
+if TYPE_CHECKING:
+    from eco2.db import Connection
 
 DATASET = "data/locations/sites.jsonl"
 COLUMNS = (
@@ -71,7 +76,7 @@ def row(site: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def sync(conn: Any) -> None:
+def sync(conn: "Connection") -> None:
     """Make location.sites the shipped dataset: upsert every site (rows that did
     not change are not rewritten), delete sites it no longer has, and when
     anything changed, lay the table out in index order again."""
@@ -85,7 +90,7 @@ def sync(conn: Any) -> None:
         cluster(conn)
 
 
-def cluster(conn: Any) -> None:
+def cluster(conn: "Connection") -> None:
     """Rewrite location.sites in the order of its spatial index, so that the
     sites of one neighbourhood share a few table pages: a nearby query then
     reads far fewer pages (at a million sites its p50 drops by about a third).
@@ -150,20 +155,18 @@ def statement(query: Nearby, at: hours.Moment) -> tuple[sql.Composed, dict[str, 
 
 
 def nearby(
-    conn: Any, query: Nearby, at: hours.Moment
+    conn: "Connection", query: Nearby, at: hours.Moment
 ) -> tuple[list[dict[str, Any]], tuple[float, tuple[int, ...]] | None]:
     """Sites for ``query`` at moment ``at``, nearest first (ties by id within a
     page; across pages each tied site still comes exactly once), and the
     keyset of the next page (None on the last page). Each site has
     ``distance_m`` and ``key`` (its order key)."""
-    with conn.transaction(), conn.cursor() as cur:
+    with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
         # GiST cannot tell the planner how many points a box holds; it guesses
         # few, and would fetch the whole box with a bitmap scan and sort it.
         # Walking the index nearest-first reads only as far as the page needs.
         cur.execute("SET LOCAL enable_bitmapscan = off")
-        cur.execute(*statement(query, at))
-        names = [d.name for d in cur.description]
-        found = [dict(zip(names, r)) for r in cur.fetchall()]
+        found = cur.execute(*statement(query, at)).fetchall()
     more = len(found) > query.limit
     page = sorted(found[: query.limit], key=lambda site: (site["key"], site["id"]))
     if not more:
@@ -175,16 +178,13 @@ def nearby(
     return page, (last, tuple(shown))
 
 
-def one(conn: Any, site_id: int, at: hours.Moment) -> dict[str, Any] | None:
+def one(conn: "Connection", site_id: int, at: hours.Moment) -> dict[str, Any] | None:
     statement = _sql(
         "SELECT s.id, s.source, s.name, s.latitude, s.longitude, s.store_category, s.pickup_categories,"
         " s.details, {open} AS is_open FROM location.sites s WHERE s.id = %(id)s"
     )
-    with conn.cursor() as cur:
-        cur.execute(statement, {"id": site_id, "holiday": at.public_holiday, "minute": at.minute,
-                                "cycle_minute": at.cycle_minute})
-        found = cur.fetchone()
-        return dict(zip([d.name for d in cur.description], found)) if found else None
+    return db.row(conn, statement, {"id": site_id, "holiday": at.public_holiday, "minute": at.minute,
+                                    "cycle_minute": at.cycle_minute})
 
 
 def distance_text(meters: float) -> str:

@@ -1,4 +1,4 @@
--- One schema per domain (DESIGN.md section 3). Each domain's own migrations
+-- One schema per domain (docs/architecture.md, "Database schemas"). Each domain's own migrations
 -- add its tables; the schemas exist from the start so that a function's
 -- queries never depend on which other domain migrated first.
 CREATE SCHEMA IF NOT EXISTS auth;

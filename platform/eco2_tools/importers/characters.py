@@ -1,4 +1,4 @@
-"""The character catalog: `eco2 seed characters`.
+"""The character catalog: `eco2 import characters`.
 
 From the original catalog CSV we keep the facts (each character's name, the
 category it matches, the item types it stands for). Codes and tips are the

@@ -1,4 +1,4 @@
-"""The waste knowledge base: `eco2 seed knowledge`.
+"""The waste knowledge base: `eco2 import knowledge`.
 
 The knowledge base is mostly the project's own writing (steps, categories with
 their guides, items and FAQ in platform/eco2/data/knowledge/). This importer

@@ -1,4 +1,4 @@
-"""Collection points and zero-waste shops: `eco2 seed locations`.
+"""Collection points and zero-waste shops: `eco2 import locations`.
 
 Reads the two source CSVs of the original app (KECO's recycling-compensation
 sites, and a zero-waste map exported from Kakao Map favourites) and writes the

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eco2 import characters, scans
+from eco2.character import catalog
+from eco2.scan import history
+
+if TYPE_CHECKING:
+    from eco2.db import Connection
 
 
-def analyse(conn: Any, user_id: str) -> dict[str, Any]:
-    owned = characters.owned(conn, user_id)
-    per_category = scans.by_category(conn, user_id)
+def analyse(conn: "Connection", user_id: str) -> dict[str, Any]:
+    owned = catalog.owned(conn, user_id)
+    per_category = history.by_category(conn, user_id)
     scanned = {row["category"]: row for row in per_category}
     entries = []
-    for c in characters.catalog():
+    for c in catalog.characters():
         entry: dict[str, Any] = {"code": c.code, "name": c.name, "category": c.category,
                                  "owned": c.code in owned, "acquired_at": owned.get(c.code)}
         if c.code not in owned:
@@ -25,12 +29,12 @@ def analyse(conn: Any, user_id: str) -> dict[str, Any]:
     blocked = [
         {"category": row["category"], "code": match.code, "missing_steps": row["last_missing_steps"]}
         for row in per_category
-        if (match := characters.for_category(row["category"])) and match.code not in owned
+        if (match := catalog.for_category(row["category"])) and match.code not in owned
         and row["last_missing_steps"]
     ]
     return {
         "owned": len(owned),
-        "total": len(characters.catalog()),
+        "total": len(catalog.characters()),
         "characters": entries,
         "scans_by_category": per_category,
         "blocked": blocked,
@@ -43,13 +47,12 @@ def _suggest(owned: dict[str, Any], scanned: dict[str, Any], blocked: list[dict[
     category the user scans most without owning it, else the first unowned."""
     if blocked:
         first = blocked[0]
-        c = characters.by_code(first["code"])
+        c = catalog.by_code(first["code"])
         return {"code": c.code, "name": c.name, "reason": "missing_step", "missing_steps": first["missing_steps"]}
-    candidates = [c for c in characters.catalog() if c.category and c.code not in owned]
+    candidates = [c for c in catalog.characters() if c.category and c.code not in owned]
     if not candidates:
         return None
     candidates.sort(key=lambda c: -scanned.get(c.category, {}).get("scans", 0))
     c = candidates[0]
     reason = "scanned_often" if c.category in scanned else "new_category"
     return {"code": c.code, "name": c.name, "reason": reason, "missing_steps": []}
-

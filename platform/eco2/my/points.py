@@ -31,7 +31,12 @@ two cannot disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from eco2 import db
+
+if TYPE_CHECKING:
+    from eco2.db import Connection
 
 SCAN_CORRECT = 10
 SCAN_OTHER = 2
@@ -63,7 +68,7 @@ def level_for(lifetime: int) -> Level:
     return Level(current[0], current[1], following[2] if following else None)
 
 
-def lock_balance(conn: Any, user_id: str) -> None:
+def lock_balance(conn: "Connection", user_id: str) -> None:
     """Create the user's balance row if needed and lock it for this transaction:
     one user's awards then run one at a time (the daily cap counts correctly)."""
     conn.execute(
@@ -72,7 +77,7 @@ def lock_balance(conn: Any, user_id: str) -> None:
     conn.execute("SELECT 1 FROM my.point_balances WHERE user_id = %s FOR UPDATE", (user_id,))
 
 
-def credit(conn: Any, user_id: str, reason: str, source_id: str, amount: int, note: str | None = None) -> bool:
+def credit(conn: "Connection", user_id: str, reason: str, source_id: str, amount: int, note: str | None = None) -> bool:
     """Append one entry and move the balance; False (and nothing changed) on replay."""
     lock_balance(conn, user_id)
     row = conn.execute(
@@ -93,7 +98,7 @@ def credit(conn: Any, user_id: str, reason: str, source_id: str, amount: int, no
     return True
 
 
-def scans_today(conn: Any, user_id: str) -> int:
+def scans_today(conn: "Connection", user_id: str) -> int:
     """Point-earning scans credited today, Asia/Seoul."""
     (count,) = conn.execute(
         """SELECT count(*) FROM my.point_ledger
@@ -104,7 +109,7 @@ def scans_today(conn: Any, user_id: str) -> int:
     return int(count)
 
 
-def totals(conn: Any, user_id: str) -> tuple[int, int]:
+def totals(conn: "Connection", user_id: str) -> tuple[int, int]:
     """(balance, lifetime); (0, 0) for a user with no points yet."""
     row = conn.execute(
         "SELECT balance, lifetime FROM my.point_balances WHERE user_id = %s", (user_id,)
@@ -112,13 +117,12 @@ def totals(conn: Any, user_id: str) -> tuple[int, int]:
     return (row[0], row[1]) if row else (0, 0)
 
 
-def history(conn: Any, user_id: str, before_id: int | None, limit: int) -> list[dict[str, Any]]:
+def history(conn: "Connection", user_id: str, before_id: int | None, limit: int) -> list[dict[str, Any]]:
     """Ledger entries newest first, keyset-paginated by id."""
-    rows = conn.execute(
+    return db.rows(
+        conn,
         """SELECT id, amount, reason, source_id, note, created_at FROM my.point_ledger
             WHERE user_id = %s AND (%s::bigint IS NULL OR id < %s)
             ORDER BY id DESC LIMIT %s""",
         (user_id, before_id, before_id, limit),
-    ).fetchall()
-    keys = ("id", "amount", "reason", "source_id", "note", "created_at")
-    return [dict(zip(keys, row)) for row in rows]
+    )

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from eco2.db import Connection
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,8 @@ class Character:
 
 
 @lru_cache(maxsize=1)
-def catalog() -> tuple[Character, ...]:
+def characters() -> tuple[Character, ...]:
+    """Every character, the mascot first (read once per process)."""
     raw = json.loads(resources.files("eco2").joinpath("data/characters.json").read_text(encoding="utf-8"))
     return tuple(
         Character(c["code"], c["name"], c["category"], tuple(c["items"]), c["tip"], c["default"], i)
@@ -36,20 +40,20 @@ def catalog() -> tuple[Character, ...]:
 
 
 def by_code(code: str) -> Character | None:
-    return next((c for c in catalog() if c.code == code), None)
+    return next((c for c in characters() if c.code == code), None)
 
 
 def for_category(category: str | None) -> Character | None:
-    return next((c for c in catalog() if category and c.category == category), None)
+    return next((c for c in characters() if category and c.category == category), None)
 
 
 def mascot() -> Character:
-    return next(c for c in catalog() if c.default)
+    return next(c for c in characters() if c.default)
 
 
-def sync(conn: Any) -> None:
+def sync(conn: "Connection") -> None:
     """Upsert the shipped catalog into ``character.characters`` (a seed loader)."""
-    for c in catalog():
+    for c in characters():
         conn.execute(
             """INSERT INTO character.characters (code, name, category, items, tip, is_default, position)
                VALUES (%s, %s, %s, %s, %s, %s, %s)
@@ -60,7 +64,7 @@ def sync(conn: Any) -> None:
         )
 
 
-def grant(conn: Any, user_id: str, code: str, source: str, source_id: str) -> bool:
+def grant(conn: "Connection", user_id: str, code: str, source: str, source_id: str) -> bool:
     """Give ``code`` to the user; False when it was owned already."""
     row = conn.execute(
         """INSERT INTO character.ownerships (user_id, character_code, source, source_id)
@@ -72,7 +76,7 @@ def grant(conn: Any, user_id: str, code: str, source: str, source_id: str) -> bo
     return row is not None
 
 
-def owned(conn: Any, user_id: str) -> dict[str, datetime]:
+def owned(conn: "Connection", user_id: str) -> dict[str, datetime]:
     """The user's characters: code -> acquired_at."""
     rows = conn.execute(
         "SELECT character_code, acquired_at FROM character.ownerships WHERE user_id = %s", (user_id,)

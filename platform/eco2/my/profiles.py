@@ -5,15 +5,54 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any
 
-from eco2 import characters, points
+from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
+
+from eco2 import db
+from eco2.character import catalog
+from eco2.my import points
+
+if TYPE_CHECKING:
+    from eco2.db import Connection
 
 # The project's own word lists for generated nicknames: adjective + noun.
 ADJECTIVES = ("초록", "맑은", "푸른", "싱그러운", "반짝이는", "부지런한", "상쾌한", "산뜻한", "다정한", "씩씩한")
 NOUNS = ("새싹", "숲지기", "지구친구", "나무", "고래", "다람쥐", "꿀벌", "분리왕", "이코친구", "바람")
 
 _PHONE = re.compile(r"^(?:\+?82[-\s]?0?|0)10[-\s]?(\d{4})[-\s]?(\d{4})$")
+
+
+def _trimmed(value: str) -> str:
+    value = value.strip()
+    if len(value) < 2:
+        raise ValueError("nickname must be at least 2 characters besides spaces")
+    return value
+
+
+# The nickname rule, for every route that takes one (auth's dev login, my's
+# edit) and for the one a sign-in brings: at most 20 characters as sent (the
+# documented maxLength holds for what is sent), at least 2 once trimmed, and
+# stored trimmed.
+Nickname = Annotated[
+    str,
+    Field(min_length=2, max_length=20, description="2–20 characters; surrounding spaces are trimmed"),
+    AfterValidator(_trimmed),
+]
+
+
+@cache
+def _nickname() -> TypeAdapter[str]:
+    return TypeAdapter(Nickname)
+
+
+def valid_nickname(value: str | None) -> str | None:
+    """``value`` trimmed when it follows the nickname rule, else None."""
+    try:
+        return _nickname().validate_python(value)
+    except ValidationError:
+        return None
 
 
 def generated_nickname() -> str:
@@ -29,47 +68,42 @@ def normalize_phone(raw: str) -> str:
     return f"010-{m.group(1)}-{m.group(2)}"
 
 
-def ensure(conn: Any, user_id: str) -> bool | None:
+def ensure(conn: "Connection", user_id: str) -> bool | None:
     """Create the profile if it does not exist yet; True when it was created,
     None when there is no such user. The first read also grants the mascot
     and its points."""
-    user = conn.execute("SELECT nickname FROM auth.users WHERE id = %s FOR SHARE", (user_id,)).fetchone()
+    user = db.row(conn, "SELECT nickname FROM auth.users WHERE id = %s FOR SHARE", (user_id,))
     if user is None:
         return None
-    auth_nickname = user[0]
-    nickname = auth_nickname if auth_nickname and 2 <= len(auth_nickname.strip()) <= 20 else generated_nickname()
+    nickname = valid_nickname(user["nickname"]) or generated_nickname()
     created = conn.execute(
         """INSERT INTO my.profiles (user_id, nickname) VALUES (%s, %s)
            ON CONFLICT (user_id) DO NOTHING RETURNING 1""",
-        (user_id, nickname.strip()),
+        (user_id, nickname),
     ).fetchone()
     if created:
-        mascot = characters.mascot()
-        if characters.grant(conn, user_id, mascot.code, "onboarding", user_id):
+        mascot = catalog.mascot()
+        if catalog.grant(conn, user_id, mascot.code, "onboarding", user_id):
             points.credit(conn, user_id, "character", mascot.code, points.NEW_CHARACTER)
     return created is not None
 
 
-def get(conn: Any, user_id: str) -> dict[str, Any] | None:
+def get(conn: "Connection", user_id: str) -> dict[str, Any] | None:
     """The profile with its point totals, in one round trip; None before the first read."""
-    row = conn.execute(
+    return db.row(
+        conn,
         """SELECT p.user_id, p.nickname, p.phone_number, p.created_at, u.email, u.last_login_at,
                   (SELECT s.provider FROM auth.social_accounts s WHERE s.user_id = p.user_id
-                    ORDER BY s.last_login_at DESC LIMIT 1),
-                  coalesce(b.balance, 0), coalesce(b.lifetime, 0)
+                    ORDER BY s.last_login_at DESC LIMIT 1) AS provider,
+                  coalesce(b.balance, 0) AS balance, coalesce(b.lifetime, 0) AS lifetime
              FROM my.profiles p JOIN auth.users u ON u.id = p.user_id
              LEFT JOIN my.point_balances b ON b.user_id = p.user_id
             WHERE p.user_id = %s""",
         (user_id,),
-    ).fetchone()
-    if row is None:
-        return None
-    keys = ("user_id", "nickname", "phone_number", "created_at", "email", "last_login_at", "provider",
-            "balance", "lifetime")
-    return dict(zip(keys, row))
+    )
 
 
-def read(conn: Any, user_id: str) -> dict[str, Any] | None:
+def read(conn: "Connection", user_id: str) -> dict[str, Any] | None:
     """The profile, created on the first read; None when there is no such user.
     A read of an existing profile is one query and writes nothing; the
     creation is a transaction of its own (a savepoint inside another)."""
@@ -85,7 +119,7 @@ def read(conn: Any, user_id: str) -> dict[str, Any] | None:
 EDITABLE = ("nickname", "phone_number")
 
 
-def update(conn: Any, user_id: str, changes: dict[str, Any]) -> None:
+def update(conn: "Connection", user_id: str, changes: dict[str, Any]) -> None:
     """Set the given editable columns; other keys are ignored."""
     from psycopg import sql
 
@@ -98,7 +132,7 @@ def update(conn: Any, user_id: str, changes: dict[str, Any]) -> None:
     conn.execute(query, (*[changes[c] for c in columns], user_id))
 
 
-def delete_account(conn: Any, user_id: str) -> list[tuple[str, int]]:
+def delete_account(conn: "Connection", user_id: str) -> list[tuple[str, int]]:
     """Erase the user everywhere (every per-user table cascades from auth.users);
     returns (jti, exp) of access tokens still alive, for the denylist."""
     live = conn.execute(

@@ -1,0 +1,146 @@
+"""`eco2 dev`: the backing services, migrations, dev keys and signals around a Gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eco2 import migrate
+from eco2_tools.dev.gateway import Gateway
+from eco2_tools.dev.process import say
+from eco2_tools.embedded import EmbeddedPostgres, EmbeddedRedis
+from eco2_tools.functions import repo_root
+
+
+@dataclass
+class Backing:
+    """A backing service for the functions: its URL, and the server we started for it."""
+
+    variable: str
+    url: str
+    server: EmbeddedPostgres | EmbeddedRedis | None = None
+
+    def describe(self) -> str:
+        if self.server is None:
+            return f"${self.variable} (external)"
+        return f"{self.url} (embedded, data in {self.server.datadir})"
+
+
+def _backing(variable: str, embedded: Callable[[], EmbeddedPostgres | EmbeddedRedis],
+             started: list[Backing]) -> Backing:
+    """``$variable`` when it is set; otherwise an embedded server, started here."""
+    url = os.environ.get(variable)
+    if url:
+        return Backing(variable, url)
+    server = embedded()
+    backing = Backing(variable, server.url, server)
+    started.append(backing)  # before start(): a half-started server is stopped too
+    say("gateway", f"starting {type(server).__name__} in {server.datadir}")
+    server.start()
+    return backing
+
+
+def _dev_env(directory: Path, port: int) -> dict[str, str]:
+    """Settings for local development (the developer's ECO2_* variables still win):
+    a token signing key for auth and the JWKS every function verifies with, made
+    on first use; the local app origins; and the gateway as one trusted proxy
+    (it appends the client to X-Forwarded-For, which the rate limits read)."""
+    from eco2_tools.keys import ensure
+
+    ensure(directory)
+    say("gateway", f"dev token keys in {directory}")
+    return {
+        "ECO2_JWT_SIGNING_KEY_FILE": str(directory / "signing.pem"),
+        "ECO2_JWKS_FILE": str(directory / "jwks.json"),
+        "ECO2_APP_ORIGINS": f"http://localhost:5173,http://localhost:{port}",
+        "ECO2_CORS_ORIGINS": "http://localhost:5173",
+        "ECO2_AUTH_PUBLIC_URL": f"http://localhost:{port}",
+        "ECO2_TRUSTED_PROXY_HOPS": "1",
+    }
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def run(port: int, idle_seconds: float) -> None:
+    """Serve every function on 127.0.0.1:``port`` until Ctrl-C or SIGTERM.
+
+    Uses DATABASE_URL and REDIS_URL when set; otherwise starts an embedded
+    PostgreSQL and Redis with their data under ``.eco2/``. Everything started
+    here is stopped on the way out.
+    """
+    root = repo_root()
+    # Until the event loop takes over, SIGTERM unwinds like Ctrl-C, so that the
+    # finally below stops the embedded servers.
+    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
+    started: list[Backing] = []
+    try:
+        data = root / ".eco2"
+        database = _backing("DATABASE_URL", lambda: EmbeddedPostgres(data / "postgres"), started)
+        redis = _backing("REDIS_URL", lambda: EmbeddedRedis(data / "redis"), started)
+        applied = migrate.apply(database.url)
+        say("gateway", f"migrations applied: {' '.join(applied) or 'none pending'}")
+        gateway = Gateway(
+            root,
+            database.url,
+            redis.url,
+            idle_seconds,
+            database_embedded=database.server is not None,
+            redis_embedded=redis.server is not None,
+            env=_dev_env(data / "keys", port),
+        )
+        asyncio.run(_serve(gateway, port, [database, redis]))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for backing in reversed(started):
+            assert backing.server is not None
+            say("gateway", f"stopping {type(backing.server).__name__}")
+            backing.server.stop()
+        signal.signal(signal.SIGTERM, previous_handler)
+
+
+async def _serve(gateway: Gateway, port: int, backing: list[Backing]) -> None:
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        # Kept during the shutdown below: a second Ctrl-C must not cut it short.
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        try:
+            await gateway.start(port)
+        except OSError as exc:
+            message = f"eco2 dev: cannot listen on 127.0.0.1:{port}: {exc.strerror}"
+            raise SystemExit(message) from None
+        print(_banner(gateway, backing), flush=True)
+        await stopping.wait()
+        say("gateway", "stopping")
+    finally:
+        await gateway.stop()
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _banner(gateway: Gateway, backing: list[Backing]) -> str:
+    lines = ["", f"eco2 dev on {gateway.url}   status: {gateway.url}/_eco2/", ""]
+    for fn in gateway.functions.values():
+        host = f"http://{fn.name}.localhost:{gateway.port}/"
+        lines.append(f"  {fn.name:<10} {host:<36} {gateway.url}{fn.prefix}/")
+    lines.append("")
+    for service in backing:
+        lines.append(f"  {service.variable:<13} {service.describe()}")
+    lines += [
+        "",
+        f"A function starts on its first request and stops after {gateway.idle_seconds:g} s idle;",
+        "a change under functions/<name>/ or platform/eco2/ restarts it. Ctrl-C stops everything.",
+        "",
+    ]
+    return "\n".join(lines)
