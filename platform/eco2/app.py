@@ -278,7 +278,7 @@ class Function:
         except Problem as problem:
             response = self._problem(problem, request)
         except Exception as exc:  # noqa: BLE001 - the one place every failure is turned into a reply
-            response = self._problem(self._classify(exc, request_id), request)
+            response = self._problem(self.classify(exc, request_id), request)
         response.headers["X-Request-Id"] = request_id
         if self.settings.cors_origins:
             cors.decorate(request, response, self.settings.cors_origins)
@@ -376,7 +376,7 @@ class Function:
             headers={"Connection": "close"},
         )
 
-    def _classify(self, exc: Exception, request_id: str) -> Problem:
+    def classify(self, exc: Exception, request_id: str) -> Problem:
         """Turn an unexpected exception into a problem; only the log sees details."""
         if _is_unavailable(exc):
             logs.event(

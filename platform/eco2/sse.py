@@ -54,7 +54,7 @@ def stream(call: Any, events: Iterable[tuple[str, Any]], status: int = 200) -> R
         except Problem as problem:
             yield encode("error", problem.body(call.request.path))
         except Exception as exc:  # noqa: BLE001 - turned into an error event, logged with its trace
-            problem = call.function._classify(exc, call.request_id)  # noqa: SLF001 - the runtime's one classifier
+            problem = call.function.classify(exc, call.request_id)
             yield encode("error", problem.body(call.request.path))
 
     headers = {
