@@ -98,6 +98,19 @@ def seed_knowledge(source: Path) -> None:
     click.echo(knowledge.run(source))
 
 
+@seed.command("scan-tags")
+@click.option(
+    "--source", type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("data/sources"), show_default=True,
+    help="The folder with the original's situation_tags.yaml.",
+)
+def seed_scan_tags(source: Path) -> None:
+    """scan's situation-tag vocabulary (platform/eco2/data/scan/situation_tags.json)."""
+    from eco2_tools.importers import scan_tags
+
+    click.echo(scan_tags.run(source))
+
+
 @seed.command("locations")
 @SOURCE
 def seed_locations(source: Path) -> None:

@@ -1,0 +1,1 @@
+"""scan's domain: photo to category, disposal guide and missing steps (classify), and the scan history."""
