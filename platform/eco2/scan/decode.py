@@ -30,9 +30,11 @@ if TYPE_CHECKING:
 
 FORMATS = ("JPEG", "PNG", "WEBP")
 MAX_PIXELS = 40_000_000
-# Pillow's own bomb check warns above MAX_IMAGE_PIXELS and raises above twice
-# that. Set explicitly, and our check below refuses at the limit itself, from
-# the header, so Pillow's warning is never reached on the way.
+# Pillow's own bomb check, in Image.open, warns above MAX_IMAGE_PIXELS and
+# raises above twice that. Set explicitly to our limit; open_image refuses
+# anything above it from the header, whether Pillow warned (the warning is a
+# log line, or an exception where warnings are errors: both end as
+# TooManyPixels), raised, or, for a lower max_pixels, said nothing.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 # EXIF orientation tag -> the transpose that shows the photo upright, as
@@ -90,7 +92,7 @@ def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
         image = Image.open(io.BytesIO(data), formats=FORMATS)
     except UnidentifiedImageError:
         raise UnsupportedImage("not a JPEG, PNG or WebP image") from None
-    except Image.DecompressionBombError:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise TooManyPixels(f"more than {max_pixels:,} pixels") from None
     except Exception as exc:  # noqa: BLE001 - see _corrupt
         raise _corrupt(exc) from None
@@ -137,8 +139,29 @@ def _corrupt(exc: Exception) -> ImageError:
     (OSError for truncation, SyntaxError, ValueError, struct.error, EOFError,
     IndexError, and a warning turned into an error where warnings are errors);
     for a file that passed the format check, each of them means it is damaged."""
-    if isinstance(exc, Image.DecompressionBombError):
-        return TooManyPixels(str(exc))
+    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return TooManyPixels("too many pixels")
     if isinstance(exc, OSError) and "truncated" in str(exc):
         return CorruptImage("the image is truncated")
     return CorruptImage(f"the image could not be decoded ({type(exc).__name__})")
+
+
+def preview(data: bytes, *, max_side: int = 768, max_pixels: int = MAX_PIXELS) -> bytes:
+    """A JPEG of at most ``max_side`` on the long side, upright: what is sent
+    to a vision model instead of the full photo. Raises :class:`ImageError`."""
+    image = open_image(data, max_pixels=max_pixels)
+    try:
+        orientation = int(image.getexif().get(_ORIENTATION, 1) or 1)
+        if image.format == "JPEG":
+            image.draft("RGB", (max_side, max_side))
+        small = image.convert("RGB")
+        small.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=3.0)
+        if orientation in _TRANSPOSE:
+            small = small.transpose(_TRANSPOSE[orientation])
+        out = io.BytesIO()
+        small.save(out, "JPEG", quality=85)
+        return out.getvalue()
+    except Exception as exc:  # noqa: BLE001 - see _corrupt
+        raise _corrupt(exc) from None
+    finally:
+        image.close()
