@@ -49,7 +49,7 @@ class Reply:
 class Request:
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
     body: bytes
 
     @property
@@ -127,7 +127,8 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             length = int(self.headers.get("Content-Length") or 0)
-            request = Request("POST", self.path, dict(self.headers.items()), self.rfile.read(length))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            request = Request("POST", self.path, headers, self.rfile.read(length))
             reply = fake._next(request)
             if reply.delay:
                 time.sleep(reply.delay)
@@ -157,22 +158,29 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def _stream(self, model: str, reply: Reply) -> None:
+            """SSE in HTTP/1.1 chunked encoding, so that a stream cut short (no
+            terminating chunk) is an incomplete body to the client, as when an
+            upstream connection drops, not a clean end."""
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Connection", "close")
+            self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             self.close_connection = True
-            self.wfile.write(_chunk(model, {"role": "assistant", "content": ""}))
+
+            def send(data: bytes) -> None:
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
+
+            send(_chunk(model, {"role": "assistant", "content": ""}))
             pieces = [reply.content[i:i + reply.chunk_size]
                       for i in range(0, len(reply.content), reply.chunk_size)]
             for n, piece in enumerate(pieces):
                 if reply.break_after is not None and n >= reply.break_after:
-                    self.wfile.flush()
-                    return  # closed without a finish or [DONE]: a broken stream
-                self.wfile.write(_chunk(model, {"content": piece}))
-                self.wfile.flush()
-            self.wfile.write(_chunk(model, {}, "stop"))
-            self.wfile.write(b"data: [DONE]\n\n")
+                    return  # closed mid-body: no finish, no [DONE], no last chunk
+                send(_chunk(model, {"content": piece}))
+            send(_chunk(model, {}, "stop"))
+            send(b"data: [DONE]\n\n")
+            self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
 
     return Handler

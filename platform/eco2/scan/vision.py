@@ -116,8 +116,7 @@ def refine(jpeg: bytes, user_input: str | None, settings: "ScanSettings", kb: Kn
     try:
         raw = json.loads(response.choices[0].message.content or "")
         category = kb.category(raw["category"])
-        minor = raw.get("minor_category")
-        tags = raw.get("situation_tags") or []
+        minor, tags = raw["minor_category"], raw["situation_tags"]  # the schema requires both
         if category is None or not isinstance(tags, list) or not (minor is None or isinstance(minor, str)):
             raise ValueError(raw)
     except (ValueError, KeyError, TypeError, IndexError, AttributeError):
