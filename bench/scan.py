@@ -8,6 +8,7 @@ Reports, all measured in this run on this machine:
   the baseline beside decode is the same photo decoded in full by Pillow
   (no draft mode) and resized, also measured here;
 - the inference with 1 and 2 onnxruntime threads;
+- the 미분류 threshold against the 26 photos scikit-image ships (one is waste);
 - cold, in fresh interpreters: importing the classifier, and the first photo
   split into its parts (reading and hashing the ONNX file, importing
   onnxruntime, starting the session, the first run); spawn to the first
@@ -181,6 +182,33 @@ def cold(reps: int) -> dict[str, object]:
     return out
 
 
+def thresholds() -> dict[str, object]:
+    """The 미분류 threshold against scikit-image's photos: the coffee cup is the
+    one thing in them that is waste; the rest (a cat, a rocket, coins, text ...)
+    should come back 미분류. Per threshold: which photos would get a category."""
+    import os
+
+    import skimage
+
+    from eco2.scan import classifier
+
+    folder = os.path.join(skimage.__path__[0], "data")
+    clf = classifier.get()
+    top = {}
+    for name in sorted(os.listdir(folder)):
+        if name.endswith((".png", ".jpg")):
+            c = clf.classify(open(os.path.join(folder, name), "rb").read()).candidates[0]
+            top[name] = (c.category.code, round(c.probability, 3), c.top_class)
+    others = {k: v for k, v in top.items() if k != "coffee.png"}
+    return {
+        "coffee.png": top["coffee.png"],
+        "highest_other": max(others.items(), key=lambda kv: kv[1][1]),
+        "photos": len(top),
+        "categorized_others_at": {str(t): sum(v[1] >= t for v in others.values()) for t in (0.1, 0.2, 0.3, 0.4, 0.5)},
+        "configured": clf.settings.min_confidence,
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=60)
@@ -189,6 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     emit({
         "warm": warm(args.repeat),
         "inference_threads": threads(max(20, args.repeat // 2)),
+        "min_confidence": thresholds(),
         "cold": cold(args.cold),
     })
 
