@@ -38,7 +38,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Literal
 
 from eco2 import knowledge
@@ -87,7 +87,6 @@ class Classification:
     timings: Timings
     model: dict[str, str]  # name, version, sha256
     vision_error: str | None = None
-    top_class: str | None = field(default=None)  # the model's strongest class in ``category``
 
     @property
     def correct(self) -> bool:
@@ -157,14 +156,13 @@ class Classifier:
         candidates = tuple(ranked[:TOP])
         source: Source = "model"
         category, item, confidence = top.category, top.item, top.probability
-        top_class: str | None = top.top_class
         minor = item.name if item else None
         tags: tuple[str, ...] = ()
         if confidence < s.min_confidence:
-            category, item, minor, top_class = self.kb.category(UNCLASSIFIED), None, None, None
+            category, item, minor = self.kb.category(UNCLASSIFIED), None, None
         named = self.kb.named_in(user_input) if user_input and top.probability < s.steer_below else None
         if named is not None:
-            source, confidence, top_class = "user_input", 1.0, None
+            source, confidence = "user_input", 1.0
             if isinstance(named, Item):
                 category, item, minor = self.kb.category(named.category), named, named.name
             else:
@@ -179,7 +177,7 @@ class Classifier:
             except vision.VisionError as exc:
                 vision_error = exc.reason
             else:
-                source, category, confidence, tags, top_class = "vision", seen.category, 1.0, seen.situation_tags, None
+                source, category, confidence, tags = "vision", seen.category, 1.0, seen.situation_tags
                 minor = seen.minor
                 item = self.kb.named_in(minor) if minor else None
                 if not isinstance(item, Item) or item.category != category.code:
@@ -208,7 +206,7 @@ class Classifier:
                 decode_ms=(decoded_at - start) * 1000, inference_ms=(inferred_at - decoded_at) * 1000,
                 vision_ms=vision_ms, total_ms=(end - start) * 1000,
             ),
-            model=self.info, vision_error=vision_error, top_class=top_class,
+            model=self.info, vision_error=vision_error,
         )
 
     def _prepared(self, prepared: Iterable[str] | None) -> frozenset[str] | None:
