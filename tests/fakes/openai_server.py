@@ -16,8 +16,9 @@ respx; pointing its ``base_url`` at this server tests the real client::
         ...
         fake.requests[0].json["model"]
 
-Unscripted requests get :attr:`FakeOpenAI.default`. Or use the pytest fixture
-``fake_openai`` (``tests/fakes/conftest`` style: import it into a conftest).
+Unscripted requests get :attr:`FakeOpenAI.default`. The pytest fixture
+``fake_openai`` gives a fresh server per test: import it into a conftest, as
+``tests/fakes/conftest.py`` and ``tests/scan/conftest.py`` do.
 """
 
 from __future__ import annotations

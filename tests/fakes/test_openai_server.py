@@ -5,7 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from .openai_server import FakeOpenAI, Reply, fake_openai  # noqa: F401 - the fixture
+from .openai_server import FakeOpenAI, Reply
 
 
 def client(fake: FakeOpenAI, timeout: float = 5.0) -> openai.OpenAI:
