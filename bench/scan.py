@@ -9,6 +9,7 @@ Reports, all measured in this run on this machine:
   (no draft mode) and resized, also measured here;
 - the inference with 1 and 2 onnxruntime threads;
 - the 미분류 threshold against the 26 photos scikit-image ships (one is waste);
+- the peak memory one decode adds: a 40 MP JPEG, a 16 MP RGBA PNG and WebP;
 - cold, in fresh interpreters: importing the classifier, and the first photo
   split into its parts (reading and hashing the ONNX file, importing
   onnxruntime, starting the session, the first run); spawn to the first
@@ -209,6 +210,44 @@ def thresholds() -> dict[str, object]:
     }
 
 
+MEMORY = r"""
+import sys
+from eco2.scan import decode
+data = open(sys.argv[1], "rb").read()
+def hwm():
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) / 1024
+before = hwm()
+decode.decode(data)
+print(round(hwm() - before, 1))
+"""
+
+
+def memory() -> dict[str, float]:
+    """Peak RSS that one decode adds, in a fresh interpreter each: the largest
+    JPEG accepted (draft mode) and the largest PNG and WebP (full-size decode)."""
+    import os
+    import tempfile
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    cases = {
+        "jpeg_40mp": ((7990, 5000, 3), "JPEG", {"quality": 80}),
+        "png_rgba_16mp": ((4900, 3260, 4), "PNG", {"compress_level": 1}),
+        "webp_16mp": ((4900, 3260, 3), "WEBP", {"quality": 50}),
+    }
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, ((w, h, c), fmt, options) in cases.items():
+            path = os.path.join(tmp, name)
+            Image.fromarray(rng.integers(0, 256, (h, w, c), dtype=np.uint8)).save(path, fmt, **options)
+            done = subprocess.run([sys.executable, "-c", MEMORY, path], capture_output=True, text=True,
+                                  check=True)
+            out[f"{name}_peak_added_mb"] = float(done.stdout.strip().splitlines()[-1])
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=60)
@@ -218,6 +257,7 @@ def main(argv: list[str] | None = None) -> None:
         "warm": warm(args.repeat),
         "inference_threads": threads(max(20, args.repeat // 2)),
         "min_confidence": thresholds(),
+        "decode_memory": memory(),
         "cold": cold(args.cold),
     })
 

@@ -126,7 +126,18 @@ def test_too_many_pixels_is_refused_from_the_header(size: tuple[int, int]) -> No
 def test_exactly_the_limit_is_accepted_as_far_as_pixels_go() -> None:
     # 40 MP exactly passes the pixel check (the fake IDAT then fails as corrupt).
     with pytest.raises(d.CorruptImage):
-        d.decode(png_header_only(8000, 5000))
+        d.decode(png_header_only(8000, 5000), max_full_pixels=d.MAX_PIXELS)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_full_size_formats_have_a_lower_limit(fmt: str) -> None:
+    """PNG and WebP cannot be decoded at reduced scale: above 16 MP, refused."""
+    big = encode(Image.new("RGB", (5000, 3300), (200, 30, 30)), fmt)
+    with pytest.raises(d.TooManyPixels, match="send a JPEG"):
+        d.decode(big)
+    assert d.decode(big, max_full_pixels=17_000_000).pixels.shape == (1, 224, 224, 3)
+    jpeg = encode(Image.new("RGB", (5000, 3300), (200, 30, 30)), "JPEG")
+    assert d.decode(jpeg).pixels.shape == (1, 224, 224, 3)  # a JPEG that size is fine
 
 
 def test_a_real_bomb_is_refused_before_any_pixel_is_decoded() -> None:

@@ -148,7 +148,8 @@ class Classifier:
         s = self.settings
         confirmed = self._prepared(prepared)
         start = time.perf_counter()
-        decoded = decode(image, size=self.model.card.size, crop=self.model.card.crop, max_pixels=s.max_pixels)
+        decoded = decode(image, size=self.model.card.size, crop=self.model.card.crop,
+                         max_pixels=s.max_pixels, max_full_pixels=s.max_full_pixels)
         decoded_at = time.perf_counter()
         ranked = self.mapping.rank(self.model.probabilities(decoded.pixels))
         inferred_at = time.perf_counter()
@@ -173,7 +174,8 @@ class Classifier:
 
             v_start = time.perf_counter()
             try:
-                seen = vision.refine(preview(image, max_pixels=s.max_pixels), user_input, s, self.kb)
+                jpeg = preview(image, max_pixels=s.max_pixels, max_full_pixels=s.max_full_pixels)
+                seen = vision.refine(jpeg, user_input, s, self.kb)
             except vision.VisionError as exc:
                 vision_error = exc.reason
             else:

@@ -29,6 +29,10 @@ class ScanSettings(Settings):
     # onnxruntime's threads for one inference; a scan pod has one CPU.
     threads: int = Field(1, ge=1, le=16, alias="ECO2_SCAN_THREADS")
     max_pixels: int = Field(40_000_000, ge=1_000_000, le=100_000_000, alias="ECO2_SCAN_MAX_PIXELS")
+    # PNG and WebP are decoded at full size (JPEG in draft mode): their own limit,
+    # for memory (eco2.scan.decode).
+    max_full_pixels: int = Field(16_000_000, ge=1_000_000, le=100_000_000,
+                                 alias="ECO2_SCAN_MAX_FULL_DECODE_PIXELS")
     # Optional refinement by an OpenAI vision model when the local answer is unsure.
     vision_model: str | None = Field(None, alias="ECO2_SCAN_VISION_MODEL")
     vision_below: float = Field(0.6, gt=0, le=1, alias="ECO2_SCAN_VISION_BELOW")
