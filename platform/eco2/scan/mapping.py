@@ -82,7 +82,7 @@ class Mapping:
     def rank(self, probabilities: "np.ndarray") -> list[Candidate]:
         """Every category of the table with its summed probability, best first."""
         out = []
-        for entry, idx in zip(self.entries, self._indices):
+        for entry, idx in zip(self.entries, self._indices, strict=True):
             p = probabilities[idx]
             best = int(p.argmax())
             out.append(Candidate(entry.category, float(p.sum()), entry.items[best], self.classes[idx[best]]))
