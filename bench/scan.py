@@ -36,6 +36,7 @@ from typing import Callable
 from bench.common import emit
 
 TARGET_P50_MS = 100.0
+LOAD_AT_START = round(__import__("os").getloadavg()[0], 2)  # other work on the same 2 cores
 
 
 def photos() -> dict[str, bytes]:
@@ -58,16 +59,20 @@ def photos() -> dict[str, bytes]:
 
 
 def timed(fn: Callable[[], object], n: int) -> dict[str, float]:
+    """Wall-clock p50/p99/min, and the p50 of the calling thread's CPU time
+    (onnxruntime with one thread runs on the caller's): on a machine others
+    share, the CPU time moves far less with their load than the wall clock."""
     fn()  # warm
-    runs = []
+    runs, cpu = [], []
     for _ in range(n):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         fn()
         runs.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.thread_time() - start_cpu) * 1000)
     runs.sort()
     return {"p50_ms": round(statistics.median(runs), 2),
             "p99_ms": round(runs[min(len(runs) - 1, int(len(runs) * 0.99))], 2),
-            "min_ms": round(runs[0], 2), "n": n}
+            "min_ms": round(runs[0], 2), "cpu_p50_ms": round(statistics.median(cpu), 2), "n": n}
 
 
 def full_decode(data: bytes) -> object:
@@ -103,9 +108,10 @@ def warm(repeat: int) -> dict[str, object]:
         figures["decode_vs_baseline"] = round(
             figures["decode"]["p50_ms"] / figures["decode_without_draft (baseline)"]["p50_ms"], 3)
         out[name] = figures
-    e2e = out["jpeg_4000x3000"]["end_to_end"]["p50_ms"]
+    e2e = out["jpeg_4000x3000"]["end_to_end"]
     out["target"] = {"figure": "end-to-end p50, 12 MP JPEG", "target_ms": TARGET_P50_MS,
-                     "measured_ms": e2e, "met": e2e < TARGET_P50_MS}
+                     "measured_ms": e2e["p50_ms"], "met": e2e["p50_ms"] < TARGET_P50_MS,
+                     "cpu_p50_ms": e2e["cpu_p50_ms"], "load_average_at_start": LOAD_AT_START}
     return out
 
 

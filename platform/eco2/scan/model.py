@@ -7,8 +7,8 @@ The card is read when the :class:`Model` is made (a few hundred bytes); the
 ONNX file only when the first image is classified, when its sha256 is checked
 before onnxruntime sees it. onnxruntime is imported there too, so that a
 process that never classifies (or a route that only lists categories) never
-pays for it. Measured in ``bench/scan.py``: the session costs the same on the
-first request as at import, and loading it at import would hold up readiness.
+pays for it. Measured in ``bench/scan.py`` (docs/scan.md): made at import,
+the session holds up readiness by ~0.5 s and the first answer comes no sooner.
 """
 
 from __future__ import annotations
