@@ -56,13 +56,13 @@ resource "aws_vpc_security_group_ingress_rule" "alb_https" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "alb_http_redirect" {
-  security_group_id = aws_security_group.alb.id
   #checkov:skip=CKV_AWS_260:Port 80 reaches only the ALB's redirect-to-HTTPS listener (no forward action), which tests/infra checks.
-  description = "HTTP from the internet, answered by the ALB with a redirect to HTTPS"
-  cidr_ipv4   = "0.0.0.0/0"
-  ip_protocol = "tcp"
-  from_port   = 80
-  to_port     = 80
+  security_group_id = aws_security_group.alb.id
+  description       = "HTTP from the internet, answered by the ALB with a redirect to HTTPS"
+  cidr_ipv4         = "0.0.0.0/0"
+  ip_protocol       = "tcp"
+  from_port         = 80
+  to_port           = 80
 }
 
 resource "aws_vpc_security_group_egress_rule" "alb_to_kourier" {
