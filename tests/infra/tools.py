@@ -1,18 +1,18 @@
 """The external checkers of the infra tier: where each binary comes from, and
 running them side by side.
 
-Most come from the project's `infra` dependency group (.venv/bin). Two cannot:
-checkov pins packages the project uses at other versions and ships a module
-named like python-hcl2's, and terraform has no wheel. Each gets a virtualenv of
-its own under .tools/ (git-ignored), installed from a hash-pinned requirements
-file the first time a test needs it and reused while that file is unchanged.
+Most come from the project's `infra` dependency group (.venv/bin). checkov
+cannot: it pins packages the project uses at other versions and ships a module
+named like python-hcl2's. It gets a virtualenv of its own under .tools/
+(git-ignored), installed from a hash-pinned requirements file the first time a
+test needs it and reused while that file is unchanged. terraform comes from
+the PATH.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -53,18 +53,17 @@ def tool_env(name: str) -> Path:
 
 
 def terraform() -> tuple[str | None, str]:
-    """A terraform binary for `fmt`, and where it came from (or why there is none).
+    """The terraform on the PATH for `fmt`, or why there is none.
 
-    A terraform on the PATH wins (CI installs a current one). Otherwise, on
-    linux/x86_64 only, the pinned 1.0.3 binary from PyPI: fmt's canonical
-    layout has not changed since, and fmt reads no providers or state.
+    This machine's image carries one (/usr/local/bin, 1.11), and ci.yml installs
+    one on GitHub. No wheel on PyPI carries a current terraform: the only one
+    found is a third party's repackaging of 1.0.3, not worth trusting for a
+    formatting check.
     """
     found = shutil.which("terraform")
     if found:
-        return found, f"PATH ({found})"
-    if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
-        return None, f"no terraform on the PATH, and the pinned binary is linux/x86_64 only ({sys.platform}/{platform.machine()})"
-    return str(tool_env("terraform") / "terraform"), ".tools/terraform (terraform 1.0.3 from requirements/terraform.txt)"
+        return found, found
+    return None, "terraform is not on the PATH (install it from HashiCorp's releases to run the fmt check)"
 
 
 @dataclass
