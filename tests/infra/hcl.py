@@ -1,7 +1,7 @@
 """terraform/ read with python-hcl2, and the few references the tests follow.
 
-`resolve` follows `${var.x}` from a module to the root module's call and from
-there to the root variable's default, and `${local.a.b}` within a module:
+`resolve` follows `${var.x}` from a module to the module block that calls it,
+up to the root variable's default, and `${local.a.b}` within a module:
 enough to check a value that the defaults produce, without `terraform plan`.
 """
 
@@ -78,12 +78,18 @@ def module(name: str) -> Module:
     return modules()[f"modules/{name}"]
 
 
-def _call_of(key: str) -> dict[str, Any]:
-    """The root module's `module` block whose source is terraform/<key>."""
-    for body in root().named("module").values():
-        if body["source"] == f"./{key}":
-            return body
-    raise LookupError(f"no module block uses ./{key}")
+def _call_of(key: str) -> tuple[str, dict[str, Any]]:
+    """The module that calls terraform/<key>, and its `module` block."""
+    for caller_key, caller in modules().items():
+        base = hcl_dir(caller_key)
+        for body in caller.named("module").values():
+            if (base / body["source"]).resolve() == hcl_dir(key).resolve():
+                return caller_key, body
+    raise LookupError(f"no module block calls {key}")
+
+
+def hcl_dir(key: str) -> Path:
+    return TERRAFORM / key if key else TERRAFORM
 
 
 def resolve(key: str, value: Any) -> Any:
@@ -97,7 +103,8 @@ def resolve(key: str, value: Any) -> Any:
             if "default" not in variable:
                 raise LookupError(f"var.{name} has no default")
             return variable["default"]
-        return resolve("", _call_of(key)[name])
+        caller_key, call = _call_of(key)
+        return resolve(caller_key, call[name])
     if match := _LOCAL.match(value):
         node: Any = modules()[key].locals()
         for part in match.group(1).split("."):

@@ -76,9 +76,11 @@ def test_the_tree_parses_into_a_root_and_its_modules() -> None:
         "modules/data",
         "modules/ingress",
         "modules/images",
+        "modules/private_bucket",
+        "modules/dns_certificate",
     }
     called = {body["source"] for body in hcl.root().named("module").values()}
-    assert called == {f"./{key}" for key in hcl.modules() if key}
+    assert called == {f"./modules/{name}" for name in ("network", "security", "cluster", "data", "ingress", "images")}
 
 
 def test_every_variable_has_a_description_and_a_type() -> None:
@@ -137,9 +139,9 @@ def test_https_listener_uses_the_wildcard_certificate_and_tls_1_2_or_later() -> 
     https = next(body for body in listeners.values() if body["port"] == 443)
     assert https["protocol"] == "HTTPS"
     assert "TLS13-1-2" in https["ssl_policy"]
-    assert "aws_acm_certificate_validation.api" in https["certificate_arn"]
-    (certificate,) = ingress.resources("aws_acm_certificate").values()
-    assert certificate["domain_name"] == "*.${var.api_domain}"
+    assert https["certificate_arn"] == "${module.certificate.certificate_arn}"
+    certificate = ingress.named("module")["certificate"]
+    assert certificate["source"] == "../dns_certificate" and certificate["domain_name"] == "*.${var.api_domain}"
     record = ingress.resources("aws_route53_record")["api_wildcard"]
     assert record["name"] == "*.${var.api_domain}" and hcl.block(record, "alias")
 
@@ -208,11 +210,13 @@ def test_every_bucket_expires_what_it_holds_and_denies_plain_http() -> None:
 
 
 def test_uploads_are_deleted_after_one_day_by_default() -> None:
-    images = hcl.module("images")
-    (lifecycle,) = images.resources("aws_s3_bucket_lifecycle_configuration").values()
-    assert lifecycle["bucket"] == "${aws_s3_bucket.uploads.id}"
+    (lifecycle,) = hcl.module("private_bucket").resources("aws_s3_bucket_lifecycle_configuration").values()
     days = hcl.block(hcl.block(lifecycle, "rule"), "expiration")["days"]
-    assert hcl.resolve("modules/images", days) == 1
+    assert days == "${var.expiration_days}"
+    uploads = hcl.module("images").named("module")["uploads"]
+    assert uploads["source"] == "../private_bucket"
+    assert hcl.resolve("modules/images", uploads["expiration_days"]) == 1
+    assert hcl.module("cluster").named("module")["ansible_bucket"]["expiration_days"] == 1
     assert hcl.root().named("variable")["image_upload_retention_days"]["validation"]
 
 
@@ -231,7 +235,7 @@ def test_image_function_may_put_head_and_delete_under_its_prefixes_only() -> Non
     assert statement.get("effect", "Allow") == "Allow"
     # HeadObject is authorised by s3:GetObject: IAM has no s3:HeadObject action.
     assert sorted(statement["actions"]) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
-    assert statement["resources"] == '${[for p in var.upload_prefixes : "${aws_s3_bucket.uploads.arn}/${p}/*"]}'
+    assert statement["resources"] == '${[for p in var.upload_prefixes : "${module.uploads.arn}/${p}/*"]}'
     assert hcl.resolve("modules/images", "${var.upload_prefixes}") == ["chat", "scan", "my"]
     # The only grant the user has: one group, one inline policy built from that document.
     (group_policy,) = images.resources("aws_iam_group_policy").values()
@@ -246,8 +250,12 @@ def test_cloudfront_reads_the_bucket_through_origin_access_control_only() -> Non
     origin = hcl.block(distribution, "origin")
     assert origin["origin_access_control_id"] == "${aws_cloudfront_origin_access_control.uploads.id}"
     assert hcl.block(distribution, "default_cache_behavior")["viewer_protocol_policy"] == "redirect-to-https"
-    read = images.typed("data")["aws_iam_policy_document"]["bucket"]["statement"][0]
-    assert read["actions"] == ["s3:GetObject"]
+    assert origin["domain_name"] == "${module.uploads.regional_domain_name}"
+    assert images.named("module")["uploads"]["policy_documents"] == [
+        "${data.aws_iam_policy_document.cloudfront_read.json}"
+    ]
+    (read,) = images.typed("data")["aws_iam_policy_document"]["cloudfront_read"]["statement"]
+    assert read["actions"] == ["s3:GetObject"] and read["resources"] == ["${module.uploads.arn}/*"]
     assert hcl.block(read, "principals")["identifiers"] == ["cloudfront.amazonaws.com"]
     assert hcl.block(read, "condition")["values"] == ["${aws_cloudfront_distribution.uploads.arn}"]
 

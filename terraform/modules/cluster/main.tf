@@ -161,85 +161,13 @@ resource "aws_autoscaling_group" "workers" {
 }
 
 # --- Ansible's file transfer bucket (amazon.aws.aws_ssm connection) ----------
+# Files in transit to the nodes live minutes; a day is the shortest expiry.
 
-resource "aws_s3_bucket" "ansible" {
-  #checkov:skip=CKV_AWS_18:Transient transfer bucket (objects live minutes); access logs would outlive what they log.
-  #checkov:skip=CKV_AWS_144:Transient transfer bucket; nothing in it is worth a second region.
-  #checkov:skip=CKV_AWS_145:SSE-S3 encryption; the files are Ansible modules in transit, deleted within a day.
-  #checkov:skip=CKV2_AWS_62:No consumer for event notifications.
-  #checkov:skip=CKV_AWS_21:Versioning would keep the transferred files that the lifecycle rule is there to delete.
-  bucket_prefix = "${var.name}-ansible-"
-  force_destroy = true
-}
+module "ansible_bucket" {
+  source = "../private_bucket"
 
-resource "aws_s3_bucket_public_access_block" "ansible" {
-  bucket                  = aws_s3_bucket.ansible.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "ansible" {
-  bucket = aws_s3_bucket.ansible.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "ansible" {
-  bucket = aws_s3_bucket.ansible.id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "ansible" {
-  bucket = aws_s3_bucket.ansible.id
-
-  rule {
-    id     = "expire-transfers"
-    status = "Enabled"
-
-    filter {}
-
-    expiration {
-      days = 1
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
-    }
-  }
-}
-
-data "aws_iam_policy_document" "ansible_bucket" {
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.ansible.arn, "${aws_s3_bucket.ansible.arn}/*"]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "ansible" {
-  bucket = aws_s3_bucket.ansible.id
-  policy = data.aws_iam_policy_document.ansible_bucket.json
+  name_prefix     = "${var.name}-ansible-"
+  expiration_days = 1
 }
 
 # --- The functions' JSON log lines ----------------------------------------------

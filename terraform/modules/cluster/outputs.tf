@@ -25,7 +25,7 @@ output "worker_asg_name" {
 
 output "ansible_bucket" {
   description = "Bucket the amazon.aws.aws_ssm connection uses to move files to the nodes."
-  value       = aws_s3_bucket.ansible.id
+  value       = module.ansible_bucket.id
 }
 
 output "functions_log_group" {

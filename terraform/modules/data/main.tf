@@ -52,6 +52,7 @@ resource "aws_db_parameter_group" "this" {
 }
 
 resource "aws_db_instance" "this" {
+  #checkov:skip=CKV_AWS_157:Multi-AZ is var.postgres_multi_az, off by default: a standby doubles the cost of the largest data item, and RDS restores from its backups.
   #checkov:skip=CKV_AWS_118:Enhanced monitoring needs its own role and costs CloudWatch ingestion; the basic RDS metrics cover a db.t4g.micro.
   #checkov:skip=CKV_AWS_353:Performance Insights is not offered on the micro instance classes this defaults to.
   #checkov:skip=CKV_AWS_161:The functions authenticate through PgBouncer with a password; IAM tokens expire every 15 minutes, which PgBouncer cannot renew.

@@ -9,64 +9,16 @@ data "aws_route53_zone" "this" {
   private_zone = false
 }
 
-resource "aws_s3_bucket" "uploads" {
-  #checkov:skip=CKV_AWS_18:Server access logs would keep a record of every photo key for longer than the photos themselves; CloudFront and the function log the requests that matter.
-  #checkov:skip=CKV_AWS_144:Uploads live one day; a replica in a second region would keep copies the lifecycle rule does not reach.
-  #checkov:skip=CKV_AWS_145:SSE-S3: the objects are served publicly through CloudFront anyway, and SSE-KMS would add a KMS call to every presigned PUT and CloudFront fetch.
-  #checkov:skip=CKV_AWS_21:Versioning would keep deleted and overwritten photos as noncurrent versions, against the retention promise.
-  #checkov:skip=CKV2_AWS_62:No consumer for event notifications; the function confirms uploads with a HEAD.
-  bucket_prefix = "${var.name}-uploads-"
-  # Everything in it expires within days by design, so destroy may empty it.
-  force_destroy = true
-}
+module "uploads" {
+  source = "../private_bucket"
 
-resource "aws_s3_bucket_public_access_block" "uploads" {
-  bucket                  = aws_s3_bucket.uploads.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "uploads" {
-  bucket = aws_s3_bucket.uploads.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "uploads" {
-  bucket = aws_s3_bucket.uploads.id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "uploads" {
-  bucket = aws_s3_bucket.uploads.id
-
-  rule {
-    id     = "delete-uploads"
-    status = "Enabled"
-
-    filter {}
-
-    expiration {
-      days = var.retention_days
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
-    }
-  }
+  name_prefix      = "${var.name}-uploads-"
+  expiration_days  = var.retention_days
+  policy_documents = [data.aws_iam_policy_document.cloudfront_read.json]
 }
 
 resource "aws_s3_bucket_cors_configuration" "uploads" {
-  bucket = aws_s3_bucket.uploads.id
+  bucket = module.uploads.id
 
   cors_rule {
     allowed_methods = ["PUT"]
@@ -89,35 +41,15 @@ resource "aws_cloudfront_origin_access_control" "uploads" {
   signing_protocol                  = "sigv4"
 }
 
-resource "aws_acm_certificate" "cdn" {
-  provider = aws.us_east_1
+module "certificate" {
+  source = "../dns_certificate"
 
-  domain_name       = var.cdn_host
-  validation_method = "DNS"
-
-  lifecycle {
-    create_before_destroy = true
-  }
-}
-
-resource "aws_route53_record" "cdn_validation" {
-  for_each = {
-    for o in aws_acm_certificate.cdn.domain_validation_options : o.domain_name => o
+  providers = {
+    aws = aws.us_east_1
   }
 
-  zone_id         = data.aws_route53_zone.this.zone_id
-  name            = each.value.resource_record_name
-  type            = each.value.resource_record_type
-  records         = [each.value.resource_record_value]
-  ttl             = 300
-  allow_overwrite = true
-}
-
-resource "aws_acm_certificate_validation" "cdn" {
-  provider = aws.us_east_1
-
-  certificate_arn         = aws_acm_certificate.cdn.arn
-  validation_record_fqdns = [for r in aws_route53_record.cdn_validation : r.fqdn]
+  domain_name = var.cdn_host
+  zone_id     = data.aws_route53_zone.this.zone_id
 }
 
 data "aws_cloudfront_cache_policy" "optimized" {
@@ -144,7 +76,7 @@ resource "aws_cloudfront_distribution" "uploads" {
 
   origin {
     origin_id                = "uploads"
-    domain_name              = aws_s3_bucket.uploads.bucket_regional_domain_name
+    domain_name              = module.uploads.regional_domain_name
     origin_access_control_id = aws_cloudfront_origin_access_control.uploads.id
   }
 
@@ -165,7 +97,7 @@ resource "aws_cloudfront_distribution" "uploads" {
   }
 
   viewer_certificate {
-    acm_certificate_arn      = aws_acm_certificate_validation.cdn.certificate_arn
+    acm_certificate_arn      = module.certificate.certificate_arn
     ssl_support_method       = "sni-only"
     minimum_protocol_version = "TLSv1.2_2021"
   }
@@ -185,11 +117,12 @@ resource "aws_route53_record" "cdn" {
   }
 }
 
-data "aws_iam_policy_document" "bucket" {
+# Merged by the private_bucket module with its deny-plain-HTTP statement.
+data "aws_iam_policy_document" "cloudfront_read" {
   statement {
     sid       = "CloudFrontReadsObjects"
     actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.uploads.arn}/*"]
+    resources = ["${module.uploads.arn}/*"]
 
     principals {
       type        = "Service"
@@ -202,31 +135,6 @@ data "aws_iam_policy_document" "bucket" {
       values   = [aws_cloudfront_distribution.uploads.arn]
     }
   }
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.uploads.arn, "${aws_s3_bucket.uploads.arn}/*"]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "uploads" {
-  bucket = aws_s3_bucket.uploads.id
-  policy = data.aws_iam_policy_document.bucket.json
-
-  depends_on = [aws_s3_bucket_public_access_block.uploads]
 }
 
 # --- The image function's credentials ---------------------------------------------
@@ -249,7 +157,7 @@ data "aws_iam_policy_document" "image_function" {
   statement {
     sid       = "UploadObjectsUnderChannelPrefixes"
     actions   = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]
-    resources = [for p in var.upload_prefixes : "${aws_s3_bucket.uploads.arn}/${p}/*"]
+    resources = [for p in var.upload_prefixes : "${module.uploads.arn}/${p}/*"]
   }
 }
 
@@ -281,7 +189,7 @@ resource "aws_ssm_parameter" "image" {
   #checkov:skip=CKV2_AWS_34:Only the secret access key is a secret, and it is a SecureString; bucket, URL and key id are not.
   #checkov:skip=CKV_AWS_337:SecureString with the account's aws/ssm key; a customer key would add a key policy to keep in step with the operators' roles.
   for_each = {
-    "image/bucket"            = { type = "String", value = aws_s3_bucket.uploads.id }
+    "image/bucket"            = { type = "String", value = module.uploads.id }
     "image/cdn-base-url"      = { type = "String", value = "https://${var.cdn_host}" }
     "image/access-key-id"     = { type = "String", value = aws_iam_access_key.image_function.id }
     "image/secret-access-key" = { type = "SecureString", value = aws_iam_access_key.image_function.secret }

@@ -1,11 +1,11 @@
 output "bucket" {
   description = "Name of the upload bucket."
-  value       = aws_s3_bucket.uploads.id
+  value       = module.uploads.id
 }
 
 output "bucket_arn" {
   description = "ARN of the upload bucket."
-  value       = aws_s3_bucket.uploads.arn
+  value       = module.uploads.arn
 }
 
 output "cdn_base_url" {

@@ -9,31 +9,11 @@ data "aws_route53_zone" "this" {
   private_zone = false
 }
 
-resource "aws_acm_certificate" "api" {
-  domain_name       = "*.${var.api_domain}"
-  validation_method = "DNS"
+module "certificate" {
+  source = "../dns_certificate"
 
-  lifecycle {
-    create_before_destroy = true
-  }
-}
-
-resource "aws_route53_record" "api_validation" {
-  for_each = {
-    for o in aws_acm_certificate.api.domain_validation_options : o.domain_name => o
-  }
-
-  zone_id         = data.aws_route53_zone.this.zone_id
-  name            = each.value.resource_record_name
-  type            = each.value.resource_record_type
-  records         = [each.value.resource_record_value]
-  ttl             = 300
-  allow_overwrite = true
-}
-
-resource "aws_acm_certificate_validation" "api" {
-  certificate_arn         = aws_acm_certificate.api.arn
-  validation_record_fqdns = [for r in aws_route53_record.api_validation : r.fqdn]
+  domain_name = "*.${var.api_domain}"
+  zone_id     = data.aws_route53_zone.this.zone_id
 }
 
 resource "aws_lb" "this" {
@@ -84,7 +64,7 @@ resource "aws_lb_listener" "https" {
   port              = 443
   protocol          = "HTTPS"
   ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-  certificate_arn   = aws_acm_certificate_validation.api.certificate_arn
+  certificate_arn   = module.certificate.certificate_arn
 
   default_action {
     type             = "forward"
