@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,12 @@ def checks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Check
 @pytest.fixture(autouse=True)
 def _start_checks_early(checks: dict[str, Check]) -> None:
     """Every test here starts the background checkers, so the first one does."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """More than the suite's 120 s per test here: the first test may install
+    checkov into .tools/, and checkov shares two busy cores with ansible-lint."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.timeout(600))
