@@ -1,0 +1,9 @@
+variable "domain_name" {
+  description = "Name the certificate covers (a wildcard such as *.api.example.org is allowed)."
+  type        = string
+}
+
+variable "zone_id" {
+  description = "Route53 public zone that holds the DNS validation records."
+  type        = string
+}
