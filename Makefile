@@ -43,10 +43,16 @@ fuzz: install
 	ECO2_FUZZ_EXAMPLES=$${ECO2_FUZZ_EXAMPLES:-300} ECO2_FUZZ_SEED=$${ECO2_FUZZ_SEED:-random} \
 		$(PY) -m pytest tests/reliability/test_fuzz.py tests/reliability/test_security.py
 
-install: .venv/.installed
+install: .venv/.installed .tools/checkov/.installed
 
 .venv/.installed: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen
+	@touch $@
+
+# checkov has a venv of its own: its pins would downgrade the project's (.ci/checkov.txt says which).
+.tools/checkov/.installed: .ci/checkov.txt | $(UV)
+	$(UV) venv -q --allow-existing --python 3.11 .tools/checkov
+	$(UV) pip install -q --python .tools/checkov/bin/python --require-hashes -r .ci/checkov.txt
 	@touch $@
 
 .tools/bin/uv:

@@ -1,0 +1,49 @@
+"""Serve a function the way its image does: ``python -m eco2.serve``.
+
+functions-framework's own command (``python -m functions_framework``) runs the
+same gunicorn, but offers no way to set gunicorn's ``graceful_timeout``: after
+SIGTERM (Knative scaling a pod away) in-flight requests get gunicorn's default
+30 s, whatever the function's timeout. This entry point is that command plus
+``ECO2_GRACEFUL_TIMEOUT_SECONDS`` (rendered from function.yaml's
+``terminationGracePeriodSeconds``): on SIGTERM gunicorn closes its listening
+socket (new connections are refused), lets requests in flight finish for up to
+that long, then exits.
+
+It reads the variables functions-framework reads: ``FUNCTION_TARGET``,
+``FUNCTION_SOURCE``, ``PORT`` (Knative sets it), ``HOST``, ``WORKERS``,
+``THREADS``. Imports are the command's own: nothing is added to a cold start.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+DEFAULT_GRACEFUL_TIMEOUT = 30  # gunicorn's own default
+
+
+def graceful_timeout(environ: os._Environ[str] | dict[str, str] = os.environ) -> int:
+    raw = environ.get("ECO2_GRACEFUL_TIMEOUT_SECONDS", str(DEFAULT_GRACEFUL_TIMEOUT))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 1 <= value <= 3600:
+        # Named, never echoed beyond the variable: the same rule as eco2.config.
+        sys.stderr.write("ECO2_GRACEFUL_TIMEOUT_SECONDS must be an integer from 1 to 3600\n")
+        raise SystemExit(78)
+    return value
+
+
+def main() -> None:
+    timeout = graceful_timeout()
+    from functions_framework import create_app
+    from functions_framework._http import create_server
+
+    app = create_app(os.environ["FUNCTION_TARGET"], os.environ.get("FUNCTION_SOURCE"), "http")
+    server = create_server(app, False, graceful_timeout=timeout)
+    server.run(os.environ.get("HOST", "0.0.0.0"), int(os.environ.get("PORT", "8080")))
+
+
+if __name__ == "__main__":
+    main()
