@@ -64,50 +64,6 @@ def keys_generate(directory: Path, keep: int) -> None:
     click.echo(f"new signing key {jwk['kid']} in {directory / 'signing.pem'}; public keys in {directory / 'jwks.json'}")
 
 
-@main.command()
-@click.option("--check", is_flag=True, help="Change nothing; exit 1 if knative/services/ is stale.")
-@click.option("--digest", "digests", multiple=True, metavar="NAME=sha256:HEX",
-              help="Pin NAME's image to this digest in knative/images.yaml first (repeatable).")
-def render(check: bool, digests: tuple[str, ...]) -> None:
-    """Write knative/services/ (Knative Services, migration Job) from every function.yaml."""
-    from eco2_tools import render as rendering
-    from eco2_tools.functions import repo_root
-
-    root = repo_root()
-    try:
-        for item in digests:
-            name, _, digest = item.partition("=")
-            rendering.record_digest(root, name, digest)
-        changed = rendering.stale(root) if check else rendering.write(root)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    for path in changed:
-        click.echo(f"{'stale' if check else 'wrote'} {path.relative_to(root)}")
-    if check and changed:
-        raise SystemExit(1)
-
-
-@main.command()
-@click.argument("name", required=False)
-@click.option("--all", "build_all", is_flag=True, help="Every function, and the migration Job's image.")
-@click.option("--image", is_flag=True, help="Also build the OCI image with buildah (tag eco2-<name>:dev).")
-def build(name: str | None, build_all: bool, image: bool) -> None:
-    """Write build/<name>/: a self-contained context (Containerfile, locked
-    requirements, the vendored runtime, the function's code)."""
-    from eco2_tools import build as building
-
-    if bool(name) == build_all:
-        raise click.UsageError("give a function name or --all")
-    try:
-        contexts = building.build_all() if build_all else [building.build_context(name)]
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    for context in contexts:
-        click.echo(f"{context.directory}: {len(context.packages)} packages")
-        if image:
-            building.build_image(context, f"eco2-{context.name}:dev")
-
-
 @main.group()
 def seed() -> None:
     """Importers: write eco2's own data files from the original app's reference data.
@@ -149,3 +105,10 @@ def seed_locations(source: Path) -> None:
     from eco2_tools.importers import locations
 
     click.echo(locations.run(source))
+
+
+# render, build, deploy, status, rollback, traffic (platform/eco2_tools/commands_deploy.py)
+from eco2_tools.commands_deploy import COMMANDS  # noqa: E402
+
+for _command in COMMANDS:
+    main.add_command(_command)

@@ -1,0 +1,147 @@
+"""The `eco2` commands that render, build and deploy (registered by cli.py).
+
+The kubernetes client and the build tools are imported inside the commands:
+`eco2 dev` never loads them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+
+@click.command()
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if knative/services/ is stale.")
+@click.option("--digest", "digests", multiple=True, metavar="NAME=sha256:HEX",
+              help="Pin NAME's image to this digest in knative/images.yaml first (repeatable).")
+def render(check: bool, digests: tuple[str, ...]) -> None:
+    """Write knative/services/ (Knative Services, migration Job) from every function.yaml."""
+    from eco2_tools import render as rendering
+    from eco2_tools.functions import repo_root
+
+    root = repo_root()
+    try:
+        for item in digests:
+            name, _, digest = item.partition("=")
+            rendering.record_digest(root, name, digest)
+        changed = rendering.stale(root) if check else rendering.write(root)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in changed:
+        click.echo(f"{'stale' if check else 'wrote'} {path.relative_to(root)}")
+    if check and changed:
+        raise SystemExit(1)
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.option("--all", "build_all", is_flag=True, help="Every function, and the migration Job's image.")
+@click.option("--image", is_flag=True, help="Also build the OCI image with buildah (tag eco2-<name>:dev).")
+def build(name: str | None, build_all: bool, image: bool) -> None:
+    """Write build/<name>/: a self-contained context (Containerfile, locked
+    requirements, the vendored runtime, the function's code)."""
+    from eco2_tools import build as building
+
+    if bool(name) == build_all:
+        raise click.UsageError("give a function name or --all")
+    try:
+        contexts = building.build_all() if build_all else [building.build_context(name)]
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    for context in contexts:
+        click.echo(f"{context.directory}: {len(context.packages)} packages")
+        if image:
+            building.build_image(context, f"eco2-{context.name}:dev")
+
+
+KUBE = [
+    click.option("--context", default=None, help="kubeconfig context (default: the current one)."),
+    click.option("--kubeconfig", default=None, envvar="KUBECONFIG", help="kubeconfig file (env KUBECONFIG)."),
+    click.option("--namespace", "-n", default="eco2", show_default=True),
+    click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for Ready."),
+]
+
+
+def kube_options(command: Any) -> Any:
+    for option in reversed(KUBE):
+        command = option(command)
+    return command
+
+
+def _kube(context: str | None, kubeconfig: str | None) -> tuple[Any, Any]:
+    from eco2_tools import deploy as deploying
+
+    return deploying, deploying.api(context, kubeconfig)
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.option("--all", "deploy_all", is_flag=True, help="Every function.")
+@kube_options
+def deploy(name: str | None, deploy_all: bool, context: str | None, kubeconfig: str | None,
+           namespace: str, timeout: float) -> None:
+    """Create or update Knative Services from function.yaml, wait until Ready, print URLs."""
+    import yaml
+
+    from eco2_tools import render as rendering
+
+    if bool(name) == deploy_all:
+        raise click.UsageError("give a function name or --all")
+    root = rendering.repo_root()
+    rendered = {p.stem: yaml.safe_load(text) for p, text in rendering.render(root).items()
+                if p.parent.name == "services" and yaml.safe_load(text).get("kind") == "Service"}
+    if name and name not in rendered:
+        raise click.ClickException(f"no function {name!r} (known: {', '.join(sorted(rendered))})")
+    deploying, custom = _kube(context, kubeconfig)
+    bodies = [rendered[n] for n in sorted(rendered) if deploy_all or n == name]
+    try:
+        deploying.deploy(custom, namespace, bodies, timeout, click.echo)
+    except deploying.DeployError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command()
+@kube_options
+def status(context: str | None, kubeconfig: str | None, namespace: str, timeout: float) -> None:
+    """Each function's URL, latest ready revision, traffic and readiness."""
+    from eco2_tools.functions import discover
+
+    deploying, custom = _kube(context, kubeconfig)
+    for st in deploying.status(custom, namespace, [fn.name for fn in discover()]):
+        if not st.deployed:
+            click.echo(f"{st.name:<10} not deployed")
+            continue
+        line = f"{st.name:<10} ready={st.ready:<7} {st.url}  latest={st.latest_ready}  traffic: {st.traffic}"
+        click.echo(line + (f"  ({st.reason})" if st.reason else ""))
+
+
+@click.command()
+@click.argument("name")
+@click.option("--to", "to", default=None, metavar="REVISION", help="Default: the one before the serving revision.")
+@kube_options
+def rollback(name: str, to: str | None, context: str | None, kubeconfig: str | None,
+             namespace: str, timeout: float) -> None:
+    """Pin 100% of NAME's traffic to the previous (or a named) ready revision."""
+    deploying, custom = _kube(context, kubeconfig)
+    try:
+        deploying.rollback(custom, namespace, name, to, timeout, click.echo)
+    except deploying.DeployError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command()
+@click.argument("name")
+@click.argument("split", nargs=-1, required=True, metavar="REVISION=PERCENT...")
+@kube_options
+def traffic(name: str, split: tuple[str, ...], context: str | None, kubeconfig: str | None,
+            namespace: str, timeout: float) -> None:
+    """Split NAME's traffic between revisions (a canary): e.g. auth-00003=90 latest=10."""
+    deploying, custom = _kube(context, kubeconfig)
+    try:
+        deploying.set_traffic(custom, namespace, name, deploying.parse_split(split), timeout, click.echo)
+    except deploying.DeployError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+COMMANDS = [render, build, deploy, status, rollback, traffic]
