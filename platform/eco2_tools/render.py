@@ -157,6 +157,15 @@ def service(fn: FunctionSpec, image: str) -> dict[str, Any]:
     for key in ("responseStartTimeoutSeconds", "idleTimeoutSeconds"):
         if key in spec:
             template_spec[key] = spec[key]
+    # The pod's own context (Knative's kubernetes.podspec-securitycontext
+    # feature): fsGroup makes the mounted secret files (mode 0440) readable.
+    template_spec["securityContext"] = {
+        "runAsNonRoot": True,
+        "runAsUser": RUN_AS,
+        "runAsGroup": RUN_AS,
+        "fsGroup": RUN_AS,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
     template_spec["containers"] = [container]
     if volumes:
         template_spec["volumes"] = volumes
