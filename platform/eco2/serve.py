@@ -5,9 +5,15 @@ same gunicorn, but offers no way to set gunicorn's ``graceful_timeout``: after
 SIGTERM (Knative scaling a pod away) in-flight requests get gunicorn's default
 30 s, whatever the function's timeout. This entry point is that command plus
 ``ECO2_GRACEFUL_TIMEOUT_SECONDS`` (rendered from function.yaml's
-``terminationGracePeriodSeconds``): on SIGTERM gunicorn closes its listening
-socket (new connections are refused), lets requests in flight finish for up to
-that long, then exits.
+``terminationGracePeriodSeconds``): on SIGTERM requests in flight get up to
+that long to finish, then the process exits.
+
+It also refuses new connections at once. gunicorn's threaded worker (27.x)
+stops accepting on SIGTERM but keeps its copy of the listening socket open
+until the last request is done: a client that connects meanwhile sits in the
+kernel's backlog, unanswered, and is reset at the end (tests/knative/
+test_graceful.py saw it). ``GracefulWorker`` closes the socket when SIGTERM
+arrives, so such a client is refused straight away and can go elsewhere.
 
 It reads the variables functions-framework reads: ``FUNCTION_TARGET``,
 ``FUNCTION_SOURCE``, ``PORT`` (Knative sets it), ``HOST``, ``WORKERS``,
@@ -18,6 +24,8 @@ from __future__ import annotations
 
 import os
 import sys
+
+from gunicorn.workers.gthread import ThreadWorker
 
 DEFAULT_GRACEFUL_TIMEOUT = 30  # gunicorn's own default
 
@@ -35,13 +43,28 @@ def graceful_timeout(environ: os._Environ[str] | dict[str, str] = os.environ) ->
     return value
 
 
+class GracefulWorker(ThreadWorker):
+    """gunicorn's threaded worker, closing its listening socket as soon as SIGTERM arrives."""
+
+    def handle_exit(self, sig: int, frame: object) -> None:
+        if self.alive:
+            # Run in the worker's event loop, not in the signal handler.
+            self.method_queue.defer(self._stop_listening)
+        super().handle_exit(sig, frame)
+
+    def _stop_listening(self) -> None:
+        self.set_accept_enabled(False)
+        for listener in self.sockets:
+            listener.close()
+
+
 def main() -> None:
     timeout = graceful_timeout()
     from functions_framework import create_app
     from functions_framework._http import create_server
 
     app = create_app(os.environ["FUNCTION_TARGET"], os.environ.get("FUNCTION_SOURCE"), "http")
-    server = create_server(app, False, graceful_timeout=timeout)
+    server = create_server(app, False, graceful_timeout=timeout, worker_class="eco2.serve.GracefulWorker")
     server.run(os.environ.get("HOST", "0.0.0.0"), int(os.environ.get("PORT", "8080")))
 
 
