@@ -20,7 +20,7 @@ from typing import Any
 
 from bench.common import PY, ROOT, log
 
-SCRIPTS = ("info_search", "location")
+SCRIPTS = ("info_search", "location", "contexts")
 
 
 def run(env: dict[str, str], database_url: str, timeout: float) -> dict[str, Any]:

@@ -230,6 +230,21 @@ def build_all(root: Path | None = None, out: Path | None = None) -> list[Context
     return [build_context(name, root, out, exported) for name in names]
 
 
+def install_venv(root: Path, context: Path, venv: Path) -> None:
+    """A fresh venv from a context's requirements.txt alone, offline from uv's cache.
+
+    What the Containerfile's pip does, without a registry: every wheel was
+    cached when `make install` installed the same lock.
+    """
+    import sys
+
+    uv = uv_binary(root)
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--offline", "--python", str(venv / "bin" / "python"),
+                    "--require-hashes", "--no-deps", "--only-binary", ":all:", "-r",
+                    str(context / "requirements.txt")], check=True)
+
+
 def build_image(context: Context, tag: str) -> None:
     """``buildah build`` the context into a local OCI image named ``tag``."""
     buildah = shutil.which("buildah")

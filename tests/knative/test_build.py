@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -72,21 +71,12 @@ def test_context_layout_and_containerfile(contexts) -> None:
     assert "USER 65532:65532" in text and 'CMD ["python", "-m", "eco2.serve"]' in text
 
 
-def venv_from_context(context: Path, venv: Path) -> None:
-    """A fresh venv from the context's requirements.txt alone (uv's cache, offline)."""
-    uv = building.uv_binary(ROOT)
-    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
-    subprocess.run([uv, "pip", "install", "-q", "--offline", "--python", str(venv / "bin" / "python"),
-                    "--require-hashes", "--no-deps", "--only-binary", ":all:", "-r",
-                    str(context / "requirements.txt")], check=True)
-
-
 def serve_context(name: str, context: Path, tmp_path: Path) -> None:
     """Copy the context away from the repository, install it, serve /healthz and a real route."""
     copy = tmp_path / "context"
     shutil.copytree(context, copy)
     venv = tmp_path / "venv"
-    venv_from_context(copy, venv)
+    building.install_venv(ROOT, copy, venv)
     python = str(venv / "bin" / "python")
     # Only what the image sets: no repository path, no developer's variables.
     env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(copy / "runtime"),
