@@ -137,7 +137,9 @@ def containerfile(command: list[str], function_layer: bool) -> str:
     final_function = "COPY --from=build --chown=root:root /app/main /app/\n" if function_layer else ""
     return f"""\
 # Written by `eco2 build`: the context is self-contained (see platform/eco2_tools/build.py).
-FROM {BASE_IMAGE} AS build
+# BASE: a Debian slim image with CPython 3.11 as `python` (a mirror's copy, or your own).
+ARG BASE={BASE_IMAGE}
+FROM ${{BASE}} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 # Only wheels, only these versions, only these hashes: nothing is resolved here.
@@ -149,7 +151,7 @@ COPY runtime/ /app/runtime/
 # Compiled once here, checked against the source's hash at import (no mtimes in an image).
 RUN python -m compileall -q --invalidation-mode checked-hash /opt/venv/lib /app
 
-FROM {BASE_IMAGE}
+FROM ${{BASE}}
 RUN groupadd --system --gid {UID} eco2 \\
     && useradd --system --uid {UID} --gid {UID} --no-create-home --shell /usr/sbin/nologin eco2
 COPY --from=build --chown=root:root /opt/venv /opt/venv
@@ -245,10 +247,16 @@ def install_venv(root: Path, context: Path, venv: Path) -> None:
                     str(context / "requirements.txt")], check=True)
 
 
-def build_image(context: Context, tag: str) -> None:
-    """``buildah build`` the context into a local OCI image named ``tag``."""
+def build_image(context: Context, tag: str, base: str | None = None) -> None:
+    """``buildah build`` the context into a local OCI image named ``tag``.
+
+    The build stage's pip reaches the package index, so RUN shares the host's
+    network; ``base`` replaces the base image (``--build-arg BASE=...``).
+    """
     buildah = shutil.which("buildah")
     if not buildah:
         raise RuntimeError("buildah is not installed (apt-get install buildah)")
-    subprocess.run([buildah, "build", "--layers", "-f", "Containerfile", "-t", tag, "."],
-                   cwd=context.directory, check=True)
+    command = [buildah, "build", "--layers", "--network", "host", "-f", "Containerfile", "-t", tag]
+    if base:
+        command += ["--build-arg", f"BASE={base}"]
+    subprocess.run([*command, "."], cwd=context.directory, check=True)

@@ -6,6 +6,7 @@ The kubernetes client and the build tools are imported inside the commands:
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
 import click
@@ -38,7 +39,8 @@ def render(check: bool, digests: tuple[str, ...]) -> None:
 @click.argument("name", required=False)
 @click.option("--all", "build_all", is_flag=True, help="Every function, and the migration Job's image.")
 @click.option("--image", is_flag=True, help="Also build the OCI image with buildah (tag eco2-<name>:dev).")
-def build(name: str | None, build_all: bool, image: bool) -> None:
+@click.option("--base", default=None, metavar="IMAGE", help="With --image: the base image instead of python:3.11-slim.")
+def build(name: str | None, build_all: bool, image: bool, base: str | None) -> None:
     """Write build/<name>/: a self-contained context (Containerfile, locked
     requirements, the vendored runtime, the function's code)."""
     from eco2_tools import build as building
@@ -52,7 +54,10 @@ def build(name: str | None, build_all: bool, image: bool) -> None:
     for context in contexts:
         click.echo(f"{context.directory}: {len(context.packages)} packages")
         if image:
-            building.build_image(context, f"eco2-{context.name}:dev")
+            try:
+                building.build_image(context, f"eco2-{context.name}:dev", base)
+            except (RuntimeError, subprocess.CalledProcessError) as exc:
+                raise click.ClickException(f"{context.name}: image build failed: {exc}") from None
 
 
 KUBE = [
