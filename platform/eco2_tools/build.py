@@ -130,9 +130,14 @@ def requirements_for(root: Path, extra: list[str], exported: dict[str, str] | No
     return header + "\n".join(exported[n] for n in names) + "\n", names
 
 
-def containerfile(command: list[str], function_layer: bool) -> str:
-    """Multi-stage: dependencies, then the vendored runtime, then the function, each its own layer."""
+def containerfile(command: list[str], function_layer: bool, wheels: bool = False) -> str:
+    """Multi-stage: dependencies, then the vendored runtime, then the function, each its own layer.
+
+    With ``wheels`` pip installs from the context's wheels/ only (no index).
+    """
     cmd = ", ".join(f'"{part}"' for part in command)
+    source = "COPY wheels/ /tmp/wheels/\n" if wheels else ""
+    no_index = " --no-index --find-links /tmp/wheels" if wheels else ""
     copy_function = "COPY function/ /app/main/\n" if function_layer else ""
     final_function = "COPY --from=build --chown=root:root /app/main /app/\n" if function_layer else ""
     return f"""\
@@ -144,8 +149,8 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 # Only wheels, only these versions, only these hashes: nothing is resolved here.
 COPY requirements.txt /tmp/requirements.txt
-RUN /opt/venv/bin/pip install --no-cache-dir --no-compile --require-hashes --no-deps \\
-        --only-binary=:all: -r /tmp/requirements.txt
+{source}RUN /opt/venv/bin/pip install --no-cache-dir --no-compile --require-hashes --no-deps \\
+        --only-binary=:all:{no_index} -r /tmp/requirements.txt
 COPY runtime/ /app/runtime/
 {copy_function}\
 # Compiled once here, checked against the source's hash at import (no mtimes in an image).
@@ -195,8 +200,38 @@ def vendor_runtime(root: Path, target: Path, data: list[str] | None) -> None:
             shutil.copy2(item, out)
 
 
+def download_wheels(requirements: Path, target: Path) -> None:
+    """The context's wheels for linux/amd64 CPython 3.11, hash-checked, into ``target``.
+
+    For a build that cannot reach a package index (or should not): the
+    Containerfile then installs from these files only. Markers are dropped for
+    the download (pip would judge them by this interpreter, not the image's:
+    async-timeout is needed below Python 3.11.3, as in Debian's 3.11.2); the
+    image's pip judges them again when it installs.
+    """
+    import re
+    import sys
+    import tempfile
+
+    target.mkdir(parents=True, exist_ok=True)
+    unmarked = re.sub(r"^(\S+==\S+)\s*;[^\\\n]*", r"\1 ", requirements.read_text(encoding="utf-8"), flags=re.M)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listing:
+        listing.write(unmarked)
+    subprocess.run([
+        sys.executable if _has_pip(sys.executable) else "python3", "-m", "pip", "download", "--quiet",
+        "--no-deps", "--only-binary=:all:", "--require-hashes", "--python-version", "3.11",
+        "--implementation", "cp", "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux2014_x86_64",
+        "--platform", "manylinux_2_17_x86_64", "--platform", "linux_x86_64",
+        "-r", listing.name, "-d", str(target)], check=True)
+    Path(listing.name).unlink()
+
+
+def _has_pip(python: str) -> bool:
+    return subprocess.run([python, "-m", "pip", "--version"], capture_output=True).returncode == 0
+
+
 def build_context(name: str, root: Path | None = None, out: Path | None = None,
-                  exported: dict[str, str] | None = None) -> Context:
+                  exported: dict[str, str] | None = None, wheels: bool = False) -> Context:
     """Write build/<name>/ (or ``out``/<name>/) afresh and return what it holds."""
     root = root or repo_root()
     directory = (out or root / "build") / name
@@ -221,15 +256,17 @@ def build_context(name: str, root: Path | None = None, out: Path | None = None,
         command = ["python", "-m", "eco2.serve"]
     else:
         command = ["python", "-m", "eco2.migrate"]
-    (directory / "Containerfile").write_text(containerfile(command, spec is not None), encoding="utf-8")
+    if wheels:
+        download_wheels(directory / "requirements.txt", directory / "wheels")
+    (directory / "Containerfile").write_text(containerfile(command, spec is not None, wheels), encoding="utf-8")
     return Context(name, directory, packages)
 
 
-def build_all(root: Path | None = None, out: Path | None = None) -> list[Context]:
+def build_all(root: Path | None = None, out: Path | None = None, wheels: bool = False) -> list[Context]:
     root = root or repo_root()
     exported = export_lines(root)
     names = [fn.name for fn in discover(root)] + [MIGRATE]
-    return [build_context(name, root, out, exported) for name in names]
+    return [build_context(name, root, out, exported, wheels) for name in names]
 
 
 def install_venv(root: Path, context: Path, venv: Path) -> None:

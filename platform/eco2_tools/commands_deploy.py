@@ -40,7 +40,8 @@ def render(check: bool, digests: tuple[str, ...]) -> None:
 @click.option("--all", "build_all", is_flag=True, help="Every function, and the migration Job's image.")
 @click.option("--image", is_flag=True, help="Also build the OCI image with buildah (tag eco2-<name>:dev).")
 @click.option("--base", default=None, metavar="IMAGE", help="With --image: the base image instead of python:3.11-slim.")
-def build(name: str | None, build_all: bool, image: bool, base: str | None) -> None:
+@click.option("--wheels", is_flag=True, help="Put the wheels in the context: the image build needs no package index.")
+def build(name: str | None, build_all: bool, image: bool, base: str | None, wheels: bool) -> None:
     """Write build/<name>/: a self-contained context (Containerfile, locked
     requirements, the vendored runtime, the function's code)."""
     from eco2_tools import build as building
@@ -48,7 +49,7 @@ def build(name: str | None, build_all: bool, image: bool, base: str | None) -> N
     if bool(name) == build_all:
         raise click.UsageError("give a function name or --all")
     try:
-        contexts = building.build_all() if build_all else [building.build_context(name)]
+        contexts = building.build_all(wheels=wheels) if build_all else [building.build_context(name, wheels=wheels)]
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     for context in contexts:

