@@ -28,8 +28,11 @@ MB = 1_000_000
 
 
 def tree_mb(path: Path, digits: int = 1) -> float:
-    total = sum(p.stat().st_size for p in path.rglob("*")
-                if p.is_file() and "__pycache__" not in p.parts and not p.is_symlink())
+    total = sum(
+        p.stat().st_size
+        for p in path.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and not p.is_symlink()
+    )
     return round(total / MB, digits)
 
 
@@ -47,7 +50,8 @@ def run() -> dict[str, Any]:
                 "closure_mb": tree_mb(site),
                 "runtime_mb": tree_mb(context.directory / "runtime", 2),
                 "function_mb": tree_mb(context.directory / "function", 3)
-                if (context.directory / "function").exists() else 0.0,
+                if (context.directory / "function").exists()
+                else 0.0,
                 "install_seconds": round(time.perf_counter() - started, 2),
             }
     return results
@@ -56,8 +60,11 @@ def run() -> dict[str, Any]:
 if __name__ == "__main__":
     figures = run()
     for name, f in figures.items():
-        print(f"{name:<10} {f['packages']:>3} packages  closure {f['closure_mb']:>5} MB  "
-              f"runtime+data {f['runtime_mb']} MB  code {f['function_mb']} MB  install {f['install_seconds']} s")
+        print(
+            f"{name:<10} {f['packages']:>3} packages  closure {f['closure_mb']:>5} MB  "
+            f"runtime+data {f['runtime_mb']} MB  code {f['function_mb']} MB  "
+            f"install {f['install_seconds']} s"
+        )
     text = json.dumps(figures)
     if os.environ.get("ECO2_BENCH_JSON"):
         Path(os.environ["ECO2_BENCH_JSON"]).write_text(text)

@@ -67,8 +67,13 @@ def main() -> None:
     # No control socket: gunicorn 27 opens one under $HOME for its `gunicornc`
     # tool, which fails (and logs an error) on a read-only root filesystem and
     # would let anything in the pod resize or stop the server.
-    server = create_server(app, False, graceful_timeout=timeout, worker_class="eco2.serve.GracefulWorker",
-                           control_socket_disable=True)
+    server = create_server(
+        app,
+        False,
+        graceful_timeout=timeout,
+        worker_class="eco2.serve.GracefulWorker",
+        control_socket_disable=True,
+    )
     server.run(os.environ.get("HOST", "0.0.0.0"), int(os.environ.get("PORT", "8080")))
 
 

@@ -45,7 +45,9 @@ class Context:
 
 
 def uv_binary(root: Path) -> str:
-    found = shutil.which("uv") or (str(root / ".tools/bin/uv") if (root / ".tools/bin/uv").exists() else None)
+    found = shutil.which("uv") or (
+        str(root / ".tools/bin/uv") if (root / ".tools/bin/uv").exists() else None
+    )
     if not found:
         raise RuntimeError("uv is not installed: run `make install`")
     return found
@@ -62,7 +64,9 @@ def requirement_lines(path: Path) -> list[str]:
 
 
 def runtime_requirements(root: Path) -> list[str]:
-    return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "dependencies"
+    ]
 
 
 def locked_closure(root: Path, requirements: Iterable[str]) -> dict[str, set[str]]:
@@ -86,7 +90,9 @@ def locked_closure(root: Path, requirements: Iterable[str]) -> dict[str, set[str
         name = canonicalize_name(req.name)
         versions = [p["version"] for p in by_name.get(name, [])]
         if not versions:
-            raise ValueError(f"{raw}: not in uv.lock (add it to the `functions` group and run uv lock)")
+            raise ValueError(
+                f"{raw}: not in uv.lock (add it to the `functions` group and run uv lock)"
+            )
         if not any(req.specifier.contains(v, prereleases=True) for v in versions):
             raise ValueError(f"{raw}: uv.lock has {', '.join(versions)}")
         todo.append((name, frozenset(req.extras)))
@@ -108,8 +114,17 @@ def locked_closure(root: Path, requirements: Iterable[str]) -> dict[str, set[str
 def export_lines(root: Path) -> dict[str, str]:
     """uv export of the runtime and the functions group: package name -> its pinned entry."""
     command = [
-        uv_binary(root), "export", "--frozen", "--format", "requirements.txt", "--no-emit-project",
-        "--no-default-groups", "--group", "functions", "--no-header", "--no-annotate",
+        uv_binary(root),
+        "export",
+        "--frozen",
+        "--format",
+        "requirements.txt",
+        "--no-emit-project",
+        "--no-default-groups",
+        "--group",
+        "functions",
+        "--no-header",
+        "--no-annotate",
     ]
     text = subprocess.run(command, cwd=root, check=True, capture_output=True, text=True).stdout
     entries: dict[str, list[str]] = {}
@@ -121,7 +136,9 @@ def export_lines(root: Path) -> dict[str, str]:
     return {name: "\n".join(lines) for name, lines in entries.items()}
 
 
-def requirements_for(root: Path, extra: list[str], exported: dict[str, str] | None = None) -> tuple[str, list[str]]:
+def requirements_for(
+    root: Path, extra: list[str], exported: dict[str, str] | None = None
+) -> tuple[str, list[str]]:
     """The locked requirements.txt for the runtime plus ``extra``, and its package names."""
     closure = locked_closure(root, runtime_requirements(root) + extra)
     exported = exported if exported is not None else export_lines(root)
@@ -139,7 +156,9 @@ def containerfile(command: list[str], function_layer: bool, wheels: bool = False
     source = "COPY wheels/ /tmp/wheels/\n" if wheels else ""
     no_index = " --no-index --find-links /tmp/wheels" if wheels else ""
     copy_function = "COPY function/ /app/main/\n" if function_layer else ""
-    final_function = "COPY --from=build --chown=root:root /app/main /app/\n" if function_layer else ""
+    final_function = (
+        "COPY --from=build --chown=root:root /app/main /app/\n" if function_layer else ""
+    )
     return f"""\
 # Written by `eco2 build`: the context is self-contained (see platform/eco2_tools/build.py).
 # BASE: a Debian slim image with CPython 3.11 as `python` (a mirror's copy, or your own).
@@ -183,8 +202,11 @@ def vendor_runtime(root: Path, target: Path, data: list[str] | None) -> None:
     """Copy platform/eco2 to ``target``/eco2 with the listed data only (None: all of it)."""
     source = root / "platform" / "eco2"
     destination = target / "eco2"
-    shutil.copytree(source, destination, ignore=lambda d, names: _ignore_pycache(d, names) + (
-        ["data"] if Path(d) == source else []))
+    shutil.copytree(
+        source,
+        destination,
+        ignore=lambda d, names: _ignore_pycache(d, names) + (["data"] if Path(d) == source else []),
+    )
     if data is None:
         shutil.copytree(source / "data", destination / "data", ignore=_ignore_pycache)
         return
@@ -214,15 +236,40 @@ def download_wheels(requirements: Path, target: Path) -> None:
     import tempfile
 
     target.mkdir(parents=True, exist_ok=True)
-    unmarked = re.sub(r"^(\S+==\S+)\s*;[^\\\n]*", r"\1 ", requirements.read_text(encoding="utf-8"), flags=re.M)
+    unmarked = re.sub(
+        r"^(\S+==\S+)\s*;[^\\\n]*", r"\1 ", requirements.read_text(encoding="utf-8"), flags=re.M
+    )
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listing:
         listing.write(unmarked)
-    subprocess.run([
-        sys.executable if _has_pip(sys.executable) else "python3", "-m", "pip", "download", "--quiet",
-        "--no-deps", "--only-binary=:all:", "--require-hashes", "--python-version", "3.11",
-        "--implementation", "cp", "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux2014_x86_64",
-        "--platform", "manylinux_2_17_x86_64", "--platform", "linux_x86_64",
-        "-r", listing.name, "-d", str(target)], check=True)
+    subprocess.run(
+        [
+            sys.executable if _has_pip(sys.executable) else "python3",
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--require-hashes",
+            "--python-version",
+            "3.11",
+            "--implementation",
+            "cp",
+            "--platform",
+            "manylinux_2_28_x86_64",
+            "--platform",
+            "manylinux2014_x86_64",
+            "--platform",
+            "manylinux_2_17_x86_64",
+            "--platform",
+            "linux_x86_64",
+            "-r",
+            listing.name,
+            "-d",
+            str(target),
+        ],
+        check=True,
+    )
     Path(listing.name).unlink()
 
 
@@ -230,8 +277,13 @@ def _has_pip(python: str) -> bool:
     return subprocess.run([python, "-m", "pip", "--version"], capture_output=True).returncode == 0
 
 
-def build_context(name: str, root: Path | None = None, out: Path | None = None,
-                  exported: dict[str, str] | None = None, wheels: bool = False) -> Context:
+def build_context(
+    name: str,
+    root: Path | None = None,
+    out: Path | None = None,
+    exported: dict[str, str] | None = None,
+    wheels: bool = False,
+) -> Context:
     """Write build/<name>/ (or ``out``/<name>/) afresh and return what it holds."""
     root = root or repo_root()
     directory = (out or root / "build") / name
@@ -251,18 +303,28 @@ def build_context(name: str, root: Path | None = None, out: Path | None = None,
     (directory / "requirements.txt").write_text(text, encoding="utf-8")
     vendor_runtime(root, directory / "runtime", spec.spec.get("data", []) if spec else None)
     if spec is not None:
-        shutil.copytree(spec.directory, directory / "function", ignore=lambda d, names: _ignore_pycache(d, names) + [
-            n for n in names if n in ("function.yaml", "requirements.txt")])
+        shutil.copytree(
+            spec.directory,
+            directory / "function",
+            ignore=lambda d, names: (
+                _ignore_pycache(d, names)
+                + [n for n in names if n in ("function.yaml", "requirements.txt")]
+            ),
+        )
         command = ["python", "-m", "eco2.serve"]
     else:
         command = ["python", "-m", "eco2.migrate"]
     if wheels:
         download_wheels(directory / "requirements.txt", directory / "wheels")
-    (directory / "Containerfile").write_text(containerfile(command, spec is not None, wheels), encoding="utf-8")
+    (directory / "Containerfile").write_text(
+        containerfile(command, spec is not None, wheels), encoding="utf-8"
+    )
     return Context(name, directory, packages)
 
 
-def build_all(root: Path | None = None, out: Path | None = None, wheels: bool = False) -> list[Context]:
+def build_all(
+    root: Path | None = None, out: Path | None = None, wheels: bool = False
+) -> list[Context]:
     root = root or repo_root()
     exported = export_lines(root)
     names = [fn.name for fn in discover(root)] + [MIGRATE]
@@ -279,9 +341,24 @@ def install_venv(root: Path, context: Path, venv: Path) -> None:
 
     uv = uv_binary(root)
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
-    subprocess.run([uv, "pip", "install", "-q", "--offline", "--python", str(venv / "bin" / "python"),
-                    "--require-hashes", "--no-deps", "--only-binary", ":all:", "-r",
-                    str(context / "requirements.txt")], check=True)
+    subprocess.run(
+        [
+            uv,
+            "pip",
+            "install",
+            "-q",
+            "--offline",
+            "--python",
+            str(venv / "bin" / "python"),
+            "--require-hashes",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "-r",
+            str(context / "requirements.txt"),
+        ],
+        check=True,
+    )
 
 
 def build_image(context: Context, tag: str, base: str | None = None) -> None:

@@ -14,8 +14,13 @@ import click
 
 @click.command()
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 if knative/services/ is stale.")
-@click.option("--digest", "digests", multiple=True, metavar="NAME=sha256:HEX",
-              help="Pin NAME's image to this digest in knative/images.yaml first (repeatable).")
+@click.option(
+    "--digest",
+    "digests",
+    multiple=True,
+    metavar="NAME=sha256:HEX",
+    help="Pin NAME's image to this digest in knative/images.yaml first (repeatable).",
+)
 def render(check: bool, digests: tuple[str, ...]) -> None:
     """Write knative/services/ (Knative Services, migration Job) from every function.yaml."""
     from eco2_tools import render as rendering
@@ -37,10 +42,23 @@ def render(check: bool, digests: tuple[str, ...]) -> None:
 
 @click.command()
 @click.argument("name", required=False)
-@click.option("--all", "build_all", is_flag=True, help="Every function, and the migration Job's image.")
-@click.option("--image", is_flag=True, help="Also build the OCI image with buildah (tag eco2-<name>:dev).")
-@click.option("--base", default=None, metavar="IMAGE", help="With --image: the base image instead of python:3.11-slim.")
-@click.option("--wheels", is_flag=True, help="Put the wheels in the context: the image build needs no package index.")
+@click.option(
+    "--all", "build_all", is_flag=True, help="Every function, and the migration Job's image."
+)
+@click.option(
+    "--image", is_flag=True, help="Also build the OCI image with buildah (tag eco2-<name>:dev)."
+)
+@click.option(
+    "--base",
+    default=None,
+    metavar="IMAGE",
+    help="With --image: the base image instead of python:3.11-slim.",
+)
+@click.option(
+    "--wheels",
+    is_flag=True,
+    help="Put the wheels in the context: the image build needs no package index.",
+)
 def build(name: str | None, build_all: bool, image: bool, base: str | None, wheels: bool) -> None:
     """Write build/<name>/: a self-contained context (Containerfile, locked
     requirements, the vendored runtime, the function's code)."""
@@ -49,7 +67,11 @@ def build(name: str | None, build_all: bool, image: bool, base: str | None, whee
     if bool(name) == build_all:
         raise click.UsageError("give a function name or --all")
     try:
-        contexts = building.build_all(wheels=wheels) if build_all else [building.build_context(name, wheels=wheels)]
+        contexts = (
+            building.build_all(wheels=wheels)
+            if build_all
+            else [building.build_context(name, wheels=wheels)]
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     for context in contexts:
@@ -63,7 +85,9 @@ def build(name: str | None, build_all: bool, image: bool, base: str | None, whee
 
 KUBE = [
     click.option("--context", default=None, help="kubeconfig context (default: the current one)."),
-    click.option("--kubeconfig", default=None, envvar="KUBECONFIG", help="kubeconfig file (env KUBECONFIG)."),
+    click.option(
+        "--kubeconfig", default=None, envvar="KUBECONFIG", help="kubeconfig file (env KUBECONFIG)."
+    ),
     click.option("--namespace", "-n", default="eco2", show_default=True),
     click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for Ready."),
 ]
@@ -85,8 +109,14 @@ def _kube(context: str | None, kubeconfig: str | None) -> tuple[Any, Any]:
 @click.argument("name", required=False)
 @click.option("--all", "deploy_all", is_flag=True, help="Every function.")
 @kube_options
-def deploy(name: str | None, deploy_all: bool, context: str | None, kubeconfig: str | None,
-           namespace: str, timeout: float) -> None:
+def deploy(
+    name: str | None,
+    deploy_all: bool,
+    context: str | None,
+    kubeconfig: str | None,
+    namespace: str,
+    timeout: float,
+) -> None:
     """Create or update Knative Services from function.yaml, wait until Ready, print URLs."""
     import yaml
 
@@ -95,8 +125,11 @@ def deploy(name: str | None, deploy_all: bool, context: str | None, kubeconfig: 
     if bool(name) == deploy_all:
         raise click.UsageError("give a function name or --all")
     root = rendering.repo_root()
-    rendered = {p.stem: yaml.safe_load(text) for p, text in rendering.render(root).items()
-                if p.parent.name == "services" and yaml.safe_load(text).get("kind") == "Service"}
+    rendered = {
+        p.stem: yaml.safe_load(text)
+        for p, text in rendering.render(root).items()
+        if p.parent.name == "services" and yaml.safe_load(text).get("kind") == "Service"
+    }
     if name and name not in rendered:
         raise click.ClickException(f"no function {name!r} (known: {', '.join(sorted(rendered))})")
     deploying, custom = _kube(context, kubeconfig)
@@ -118,16 +151,29 @@ def status(context: str | None, kubeconfig: str | None, namespace: str, timeout:
         if not st.deployed:
             click.echo(f"{st.name:<10} not deployed")
             continue
-        line = f"{st.name:<10} ready={st.ready:<7} {st.url}  latest={st.latest_ready}  traffic: {st.traffic}"
+        line = f"{st.name:<10} ready={st.ready:<7} {st.url}  latest={st.latest_ready}"
+        line += f"  traffic: {st.traffic}"
         click.echo(line + (f"  ({st.reason})" if st.reason else ""))
 
 
 @click.command()
 @click.argument("name")
-@click.option("--to", "to", default=None, metavar="REVISION", help="Default: the one before the serving revision.")
+@click.option(
+    "--to",
+    "to",
+    default=None,
+    metavar="REVISION",
+    help="Default: the one before the serving revision.",
+)
 @kube_options
-def rollback(name: str, to: str | None, context: str | None, kubeconfig: str | None,
-             namespace: str, timeout: float) -> None:
+def rollback(
+    name: str,
+    to: str | None,
+    context: str | None,
+    kubeconfig: str | None,
+    namespace: str,
+    timeout: float,
+) -> None:
     """Pin 100% of NAME's traffic to the previous (or a named) ready revision."""
     deploying, custom = _kube(context, kubeconfig)
     try:
@@ -140,12 +186,20 @@ def rollback(name: str, to: str | None, context: str | None, kubeconfig: str | N
 @click.argument("name")
 @click.argument("split", nargs=-1, required=True, metavar="REVISION=PERCENT...")
 @kube_options
-def traffic(name: str, split: tuple[str, ...], context: str | None, kubeconfig: str | None,
-            namespace: str, timeout: float) -> None:
+def traffic(
+    name: str,
+    split: tuple[str, ...],
+    context: str | None,
+    kubeconfig: str | None,
+    namespace: str,
+    timeout: float,
+) -> None:
     """Split NAME's traffic between revisions (a canary): e.g. auth-00003=90 latest=10."""
     deploying, custom = _kube(context, kubeconfig)
     try:
-        deploying.set_traffic(custom, namespace, name, deploying.parse_split(split), timeout, click.echo)
+        deploying.set_traffic(
+            custom, namespace, name, deploying.parse_split(split), timeout, click.echo
+        )
     except deploying.DeployError as exc:
         raise click.ClickException(str(exc)) from None
 

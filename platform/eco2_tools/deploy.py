@@ -79,8 +79,14 @@ def _describe(obj: dict[str, Any]) -> str:
     return "; ".join(parts) or "no status yet"
 
 
-def wait_ready(custom: Any, namespace: str, name: str, timeout: float, echo: Callable[[str], None],
-               interval: float = 1.0) -> dict[str, Any]:
+def wait_ready(
+    custom: Any,
+    namespace: str,
+    name: str,
+    timeout: float,
+    echo: Callable[[str], None],
+    interval: float = 1.0,
+) -> dict[str, Any]:
     """Poll the Service until Ready=True for its current generation; raise on False or timeout."""
     deadline = time.monotonic() + timeout
     last = ""
@@ -93,7 +99,11 @@ def wait_ready(custom: Any, namespace: str, name: str, timeout: float, echo: Cal
             if ready.get("status") == "True":
                 return obj
             if ready.get("status") == "False":
-                raise DeployError(f"{name}: {ready.get('reason', 'NotReady')}: {ready.get('message', '')}".rstrip(": "))
+                raise DeployError(
+                    f"{name}: {ready.get('reason', 'NotReady')}: {ready.get('message', '')}".rstrip(
+                        ": "
+                    )
+                )
         state = _describe(obj) if _observed(obj) else "waiting for Knative to see the new spec"
         if state != last:
             echo(f"{name}: {state}")
@@ -111,14 +121,27 @@ def apply_service(custom: Any, namespace: str, body: dict[str, Any]) -> str:
         custom.create_namespaced_custom_object(GROUP, VERSION, namespace, SERVICES, body)
         return "created"
     custom.patch_namespaced_custom_object(
-        GROUP, VERSION, namespace, SERVICES, name, body,
-        field_manager=FIELD_MANAGER, force=True, _content_type="application/apply-patch+yaml",
+        GROUP,
+        VERSION,
+        namespace,
+        SERVICES,
+        name,
+        body,
+        field_manager=FIELD_MANAGER,
+        force=True,
+        _content_type="application/apply-patch+yaml",
     )
     return "updated"
 
 
-def deploy(custom: Any, namespace: str, bodies: Iterable[dict[str, Any]], timeout: float,
-           echo: Callable[[str], None], interval: float = 1.0) -> list[dict[str, Any]]:
+def deploy(
+    custom: Any,
+    namespace: str,
+    bodies: Iterable[dict[str, Any]],
+    timeout: float,
+    echo: Callable[[str], None],
+    interval: float = 1.0,
+) -> list[dict[str, Any]]:
     """Apply every Service first (they roll out in parallel), then wait for each."""
     names = []
     for body in bodies:
@@ -133,7 +156,8 @@ def deploy(custom: Any, namespace: str, bodies: Iterable[dict[str, Any]], timeou
         except DeployError as exc:
             failures.append(str(exc))
             continue
-        echo(f"{name}: ready, {obj['status'].get('url', '(no URL)')} ({obj['status'].get('latestReadyRevisionName')})")
+        st = obj["status"]
+        echo(f"{name}: ready, {st.get('url', '(no URL)')} ({st.get('latestReadyRevisionName')})")
         ready.append(obj)
     if failures:
         raise DeployError("\n".join(failures))
@@ -171,25 +195,39 @@ def status(custom: Any, namespace: str, names: Iterable[str]) -> list[Status]:
             continue
         ready = condition(obj)
         st = obj.get("status", {})
-        out.append(Status(
-            name, True, ready=ready.get("status", "Unknown"), url=st.get("url", "-"),
-            latest_ready=st.get("latestReadyRevisionName", "-"), traffic=_traffic_text(obj),
-            reason="" if ready.get("status") == "True" else ready.get("message", ready.get("reason", "")),
-        ))
+        out.append(
+            Status(
+                name,
+                True,
+                ready=ready.get("status", "Unknown"),
+                url=st.get("url", "-"),
+                latest_ready=st.get("latestReadyRevisionName", "-"),
+                traffic=_traffic_text(obj),
+                reason=""
+                if ready.get("status") == "True"
+                else ready.get("message", ready.get("reason", "")),
+            )
+        )
     return out
 
 
 def revisions(custom: Any, namespace: str, name: str) -> list[dict[str, Any]]:
     """The Service's revisions, oldest first (by Knative's configuration generation)."""
     listing = custom.list_namespaced_custom_object(
-        GROUP, VERSION, namespace, REVISIONS, label_selector=f"serving.knative.dev/service={name}")
+        GROUP, VERSION, namespace, REVISIONS, label_selector=f"serving.knative.dev/service={name}"
+    )
     # The selector is checked again here: cheap, and the result cannot depend
     # on the server having honoured it.
-    items = [r for r in listing.get("items", [])
-             if r.get("metadata", {}).get("labels", {}).get("serving.knative.dev/service") == name]
+    items = [
+        r
+        for r in listing.get("items", [])
+        if r.get("metadata", {}).get("labels", {}).get("serving.knative.dev/service") == name
+    ]
 
     def generation(rev: dict[str, Any]) -> int:
-        return int(rev["metadata"].get("labels", {}).get("serving.knative.dev/configurationGeneration", 0))
+        return int(
+            rev["metadata"].get("labels", {}).get("serving.knative.dev/configurationGeneration", 0)
+        )
 
     return sorted(items, key=generation)
 
@@ -206,11 +244,19 @@ def _ready_revision(rev: dict[str, Any]) -> bool:
     return condition(rev).get("status") == "True"
 
 
-def set_traffic(custom: Any, namespace: str, name: str, split: dict[str, int], timeout: float,
-                echo: Callable[[str], None], interval: float = 1.0) -> dict[str, Any]:
+def set_traffic(
+    custom: Any,
+    namespace: str,
+    name: str,
+    split: dict[str, int],
+    timeout: float,
+    echo: Callable[[str], None],
+    interval: float = 1.0,
+) -> dict[str, Any]:
     """Route ``split`` (revision or ``latest`` -> percent, summing to 100) and wait for it."""
-    if sum(split.values()) != 100 or any(p < 0 for p in split.values()):
-        raise DeployError(f"{name}: percentages must be from 0 to 100 and add up to 100, not {sum(split.values())}")
+    total = sum(split.values())
+    if total != 100 or any(p < 0 for p in split.values()):
+        raise DeployError(f"{name}: percentages must be from 0 to 100 and add up to 100, not {total}")
     if get_service(custom, namespace, name) is None:
         raise DeployError(f"{name}: not deployed in namespace {namespace}")
     known = {r["metadata"]["name"]: r for r in revisions(custom, namespace, name)}
@@ -220,13 +266,21 @@ def set_traffic(custom: Any, namespace: str, name: str, split: dict[str, int], t
             traffic.append({"latestRevision": True, "percent": percent})
             continue
         if revision not in known:
-            raise DeployError(f"{name}: no revision {revision!r} (known: {', '.join(known) or 'none'})")
+            raise DeployError(
+                f"{name}: no revision {revision!r} (known: {', '.join(known) or 'none'})"
+            )
         if not _ready_revision(known[revision]):
-            raise DeployError(f"{name}: revision {revision} is not ready: {condition(known[revision]).get('message', '')}")
+            why = condition(known[revision]).get("message", "")
+            raise DeployError(f"{name}: revision {revision} is not ready: {why}")
         traffic.append({"revisionName": revision, "latestRevision": False, "percent": percent})
     # A merge patch replaces the whole traffic list, as intended.
     custom.patch_namespaced_custom_object(
-        GROUP, VERSION, namespace, SERVICES, name, {"spec": {"traffic": traffic}},
+        GROUP,
+        VERSION,
+        namespace,
+        SERVICES,
+        name,
+        {"spec": {"traffic": traffic}},
         _content_type="application/merge-patch+json",
     )
     obj = wait_ready(custom, namespace, name, timeout, echo, interval)
@@ -234,8 +288,15 @@ def set_traffic(custom: Any, namespace: str, name: str, split: dict[str, int], t
     return obj
 
 
-def rollback(custom: Any, namespace: str, name: str, to: str | None, timeout: float,
-             echo: Callable[[str], None], interval: float = 1.0) -> dict[str, Any]:
+def rollback(
+    custom: Any,
+    namespace: str,
+    name: str,
+    to: str | None,
+    timeout: float,
+    echo: Callable[[str], None],
+    interval: float = 1.0,
+) -> dict[str, Any]:
     """Pin all traffic to ``to``, or to the newest ready revision older than the one serving."""
     obj = get_service(custom, namespace, name)
     if obj is None:
@@ -246,7 +307,9 @@ def rollback(custom: Any, namespace: str, name: str, to: str | None, timeout: fl
         ordered = [r["metadata"]["name"] for r in found]
         ready = {r["metadata"]["name"] for r in found if _ready_revision(r)}
         if serving not in ordered:
-            raise DeployError(f"{name}: the serving revision {serving!r} is not among its revisions")
+            raise DeployError(
+                f"{name}: the serving revision {serving!r} is not among its revisions"
+            )
         older = [r for r in ordered[: ordered.index(serving)] if r in ready]
         if not older:
             raise DeployError(f"{name}: no ready revision before {serving} to roll back to")

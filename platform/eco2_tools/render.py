@@ -42,7 +42,9 @@ def read_images(root: Path) -> dict[str, Any]:
     images = yaml.safe_load(images_file(root).read_text(encoding="utf-8"))
     for name, digest in (images.get("digests") or {}).items():
         if not DIGEST.match(str(digest)):
-            raise ValueError(f"{images_file(root)}: digests/{name}: not a sha256 digest: {digest!r}")
+            raise ValueError(
+                f"{images_file(root)}: digests/{name}: not a sha256 digest: {digest!r}"
+            )
     return images
 
 
@@ -113,7 +115,12 @@ def service(fn: FunctionSpec, image: str) -> dict[str, Any]:
     env = [{"name": key, "value": value} for key, value in spec.get("env", {}).items()]
     if "terminationGracePeriodSeconds" in spec:
         # eco2.serve gives gunicorn this graceful timeout (docs/deploy.md).
-        env.append({"name": "ECO2_GRACEFUL_TIMEOUT_SECONDS", "value": str(spec["terminationGracePeriodSeconds"])})
+        env.append(
+            {
+                "name": "ECO2_GRACEFUL_TIMEOUT_SECONDS",
+                "value": str(spec["terminationGracePeriodSeconds"]),
+            }
+        )
     env += [_secret_env(entry) for entry in spec.get("secrets", [])]
 
     mounts: list[dict[str, Any]] = []
@@ -170,7 +177,11 @@ def service(fn: FunctionSpec, image: str) -> dict[str, Any]:
     if volumes:
         template_spec["volumes"] = volumes
 
-    metadata: dict[str, Any] = {"name": name, "namespace": NAMESPACE, "labels": labels(name, "function")}
+    metadata: dict[str, Any] = {
+        "name": name,
+        "namespace": NAMESPACE,
+        "labels": labels(name, "function"),
+    }
     if spec["visibility"] == "cluster-local":
         metadata["labels"]["networking.knative.dev/visibility"] = "cluster-local"
     return {
@@ -217,19 +228,28 @@ def migrate_job(image: str) -> dict[str, Any]:
                     "restartPolicy": "Never",
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
-                    "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-                    "containers": [{
-                        "name": MIGRATE,
-                        "image": image,
-                        "imagePullPolicy": "IfNotPresent",
-                        "command": ["python", "-m", "eco2.migrate"],
-                        "env": [_secret_env({"env": "DATABASE_URL", "secret": "eco2-database", "key": "url"})],
-                        "resources": {
-                            "requests": {"cpu": "100m", "memory": "128Mi"},
-                            "limits": {"cpu": "1", "memory": "256Mi"},
-                        },
-                        "securityContext": security_context(),
-                    }],
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [
+                        {
+                            "name": MIGRATE,
+                            "image": image,
+                            "imagePullPolicy": "IfNotPresent",
+                            "command": ["python", "-m", "eco2.migrate"],
+                            "env": [
+                                _secret_env(
+                                    {"env": "DATABASE_URL", "secret": "eco2-database", "key": "url"}
+                                )
+                            ],
+                            "resources": {
+                                "requests": {"cpu": "100m", "memory": "128Mi"},
+                                "limits": {"cpu": "1", "memory": "256Mi"},
+                            },
+                            "securityContext": security_context(),
+                        }
+                    ],
                 },
             },
         },
@@ -254,7 +274,9 @@ def render(root: Path | None = None) -> dict[Path, str]:
     for fn in functions:
         source = f"functions/{fn.name}/function.yaml"
         files[out_dir / f"{fn.name}.yaml"] = dump(service(fn, image_for(fn.name, images)), source)
-    files[out_dir / "migrate-job.yaml"] = dump(migrate_job(image_for(MIGRATE, images)), "knative/images.yaml")
+    files[out_dir / "migrate-job.yaml"] = dump(
+        migrate_job(image_for(MIGRATE, images)), "knative/images.yaml"
+    )
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
@@ -270,7 +292,9 @@ def stale(root: Path | None = None) -> list[Path]:
     files = render(root)
     out_dir = root / "knative" / "services"
     present = set(out_dir.glob("*.yaml")) if out_dir.is_dir() else set()
-    differ = [p for p, text in files.items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
+    differ = [
+        p for p, text in files.items() if not p.is_file() or p.read_text(encoding="utf-8") != text
+    ]
     return sorted(differ + [p for p in present if p not in files])
 
 
@@ -304,5 +328,7 @@ def record_digest(root: Path, name: str, digest: str) -> None:
     # Rewrite only the digests block so the file's comments survive.
     text = path.read_text(encoding="utf-8")
     head = text.split("\ndigests:", 1)[0].rstrip("\n")
-    body = yaml.safe_dump({"digests": dict(sorted(digests.items()))}, sort_keys=False, default_flow_style=False)
+    body = yaml.safe_dump(
+        {"digests": dict(sorted(digests.items()))}, sort_keys=False, default_flow_style=False
+    )
     path.write_text(f"{head}\n{body}", encoding="utf-8")

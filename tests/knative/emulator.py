@@ -51,7 +51,14 @@ class Apiserver(kmock.KubernetesEmulator):
         spec_now = repr(raw.get("spec"))
         if spec_seen != spec_now:
             generation = raw.get("metadata", {}).get("generation", 0) + 1
-            stored.patch({"metadata": {"generation": generation, "annotations": {"test/spec-seen": spec_now}}})
+            stored.patch(
+                {
+                    "metadata": {
+                        "generation": generation,
+                        "annotations": {"test/spec-seen": spec_now},
+                    }
+                }
+            )
 
 
 class Knative:
@@ -75,7 +82,9 @@ class Knative:
             patch = self._status(namespace, name, svc, generation)
             stored.patch({"status": patch})
 
-    def _status(self, namespace: str, name: str, svc: dict[str, Any], generation: int) -> dict[str, Any]:
+    def _status(
+        self, namespace: str, name: str, svc: dict[str, Any], generation: int
+    ) -> dict[str, Any]:
         status = dict(svc.get("status", {}))
         spec = svc["spec"]
         template_seen = svc["metadata"].get("annotations", {}).get("test/template-seen")
@@ -91,43 +100,80 @@ class Knative:
             self._create_revision(namespace, name, revision, count, failure)
             status["latestCreatedRevisionName"] = revision
             self.server.objects[(SERVICES, namespace, name)].patch(
-                {"metadata": {"annotations": {"test/template-seen": template_now}}})
+                {"metadata": {"annotations": {"test/template-seen": template_now}}}
+            )
             if failure:
                 message = f'Revision "{revision}" failed with message: {failure}.'
-                status.update(observedGeneration=generation, conditions=[
-                    {"type": "ConfigurationsReady", "status": "False", "reason": "RevisionFailed", "message": message},
-                    {"type": "Ready", "status": "False", "reason": "RevisionFailed", "message": message},
-                    {"type": "RoutesReady", "status": "True"},
-                ])
+                status.update(
+                    observedGeneration=generation,
+                    conditions=[
+                        {
+                            "type": "ConfigurationsReady",
+                            "status": "False",
+                            "reason": "RevisionFailed",
+                            "message": message,
+                        },
+                        {
+                            "type": "Ready",
+                            "status": "False",
+                            "reason": "RevisionFailed",
+                            "message": message,
+                        },
+                        {"type": "RoutesReady", "status": "True"},
+                    ],
+                )
                 return status
             latest_ready = revision
         traffic = []
         for entry in spec.get("traffic", [{"latestRevision": True, "percent": 100}]):
             if entry.get("latestRevision"):
-                traffic.append({"revisionName": latest_ready, "latestRevision": True, "percent": entry["percent"]})
+                traffic.append(
+                    {
+                        "revisionName": latest_ready,
+                        "latestRevision": True,
+                        "percent": entry["percent"],
+                    }
+                )
             else:
-                traffic.append({"revisionName": entry["revisionName"], "latestRevision": False,
-                                "percent": entry["percent"]})
+                traffic.append(
+                    {
+                        "revisionName": entry["revisionName"],
+                        "latestRevision": False,
+                        "percent": entry["percent"],
+                    }
+                )
         status.update(
             observedGeneration=generation,
             latestReadyRevisionName=latest_ready,
             url=f"http://{name}.{self.domain}",
             traffic=traffic,
-            conditions=[{"type": t, "status": "True"} for t in ("ConfigurationsReady", "Ready", "RoutesReady")],
+            conditions=[
+                {"type": t, "status": "True"}
+                for t in ("ConfigurationsReady", "Ready", "RoutesReady")
+            ],
         )
         return status
 
-    def _create_revision(self, namespace: str, service: str, revision: str, generation: int,
-                         failure: str | None) -> None:
-        ready = {"type": "Ready", "status": "False", "reason": "ContainerMissing", "message": failure} if failure \
+    def _create_revision(
+        self, namespace: str, service: str, revision: str, generation: int, failure: str | None
+    ) -> None:
+        ready = (
+            {"type": "Ready", "status": "False", "reason": "ContainerMissing", "message": failure}
+            if failure
             else {"type": "Ready", "status": "True"}
+        )
         self.server.objects[(REVISIONS, namespace, revision)] = {
-            "apiVersion": "serving.knative.dev/v1", "kind": "Revision",
-            "metadata": {"name": revision, "namespace": namespace, "labels": {
-                "serving.knative.dev/service": service,
-                "serving.knative.dev/configuration": service,
-                "serving.knative.dev/configurationGeneration": str(generation),
-            }},
+            "apiVersion": "serving.knative.dev/v1",
+            "kind": "Revision",
+            "metadata": {
+                "name": revision,
+                "namespace": namespace,
+                "labels": {
+                    "serving.knative.dev/service": service,
+                    "serving.knative.dev/configuration": service,
+                    "serving.knative.dev/configurationGeneration": str(generation),
+                },
+            },
             "status": {"conditions": [ready]},
         }
 
@@ -142,12 +188,23 @@ def running(tmp_path: Path, step: float = 0.05) -> Iterator[tuple[Path, Knative,
         stop = asyncio.Event()
         async with Apiserver() as server, kmock.Server(server) as http:
             server.resources["serving.knative.dev/v1/services"] = {
-                "kind": "Service", "namespaced": True, "verbs": ["get", "list", "create", "patch"]}
+                "kind": "Service",
+                "namespaced": True,
+                "verbs": ["get", "list", "create", "patch"],
+            }
             server.resources["serving.knative.dev/v1/revisions"] = {
-                "kind": "Revision", "namespaced": True, "verbs": ["get", "list"]}
+                "kind": "Revision",
+                "namespaced": True,
+                "verbs": ["get", "list"],
+            }
             knative = Knative(server)
-            holder.update(server=server, url=str(http.url).rstrip("/"), knative=knative,
-                          loop=asyncio.get_running_loop(), stop=stop)
+            holder.update(
+                server=server,
+                url=str(http.url).rstrip("/"),
+                knative=knative,
+                loop=asyncio.get_running_loop(),
+                stop=stop,
+            )
             started.set()
 
             async def controller() -> None:
@@ -167,7 +224,8 @@ def running(tmp_path: Path, step: float = 0.05) -> Iterator[tuple[Path, Knative,
         "apiVersion: v1\nkind: Config\ncurrent-context: emulator\n"
         f"clusters: [{{name: emulator, cluster: {{server: '{holder['url']}'}}}}]\n"
         "users: [{name: nobody, user: {}}]\n"
-        "contexts: [{name: emulator, context: {cluster: emulator, user: nobody, namespace: eco2}}]\n")
+        "contexts: [{name: emulator, context: {cluster: emulator, user: nobody, namespace: eco2}}]\n"
+    )
     try:
         yield kubeconfig, holder["knative"], holder["server"]
     finally:

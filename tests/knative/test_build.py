@@ -14,7 +14,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from eco2_tools import build as building
 from eco2_tools.functions import discover, repo_root
 
@@ -24,7 +23,9 @@ ROOT = repo_root()
 FUNCTIONS = [fn.name for fn in discover(ROOT)]
 # A real route per function that needs no database: the representative reads
 # the knowledge base; every function serves its generated OpenAPI document.
-ROUTES = {fn.name: f"{fn.prefix}/openapi.json" for fn in discover(ROOT)} | {"info": "/api/v1/info/categories"}
+ROUTES = {fn.name: f"{fn.prefix}/openapi.json" for fn in discover(ROOT)} | {
+    "info": "/api/v1/info/categories"
+}
 HEAVY = {"onnxruntime", "openai", "boto3", "httpx"}
 
 
@@ -38,14 +39,20 @@ def test_each_context_holds_only_its_closure(contexts) -> None:
     assert set(contexts) == set(FUNCTIONS) | {building.MIGRATE}
     assert "httpx" in contexts["auth"].packages  # auth's own requirement
     for name, context in contexts.items():
-        assert {"functions-framework", "pydantic", "psycopg-binary", "cryptography"} <= set(context.packages)
+        assert {"functions-framework", "pydantic", "psycopg-binary", "cryptography"} <= set(
+            context.packages
+        )
         if name != "auth":
             assert not HEAVY & set(context.packages), name
     # auth must not carry another function's heavy packages either.
     assert not (HEAVY - {"httpx"}) & set(contexts["auth"].packages)
     # Every line is pinned with hashes, and only closure packages are listed.
     text = (contexts["info"].directory / "requirements.txt").read_text()
-    entries = [line for line in text.splitlines() if line and not line[0].isspace() and not line.startswith("#")]
+    entries = [
+        line
+        for line in text.splitlines()
+        if line and not line[0].isspace() and not line.startswith("#")
+    ]
     assert len(entries) == len(contexts["info"].packages)
     assert all("==" in e and e.endswith("\\") for e in entries)
 
@@ -63,9 +70,11 @@ def test_context_layout_and_containerfile(contexts) -> None:
     assert (migrate / "runtime" / "eco2" / "data" / "locations" / "sites.jsonl").is_file()
     assert not (migrate / "function").exists()
     lines = (info / "Containerfile").read_text().splitlines()
-    final = lines[max(i for i, line in enumerate(lines) if line.startswith("FROM ")):]
+    final = lines[max(i for i, line in enumerate(lines) if line.startswith("FROM ")) :]
     copies = [line for line in final if line.startswith("COPY")]
-    assert ["/opt/venv" in copies[0], "/app/runtime" in copies[1], "/app/main" in copies[2]] == [True] * 3
+    assert ["/opt/venv" in copies[0], "/app/runtime" in copies[1], "/app/main" in copies[2]] == [
+        True
+    ] * 3
     text = "\n".join(lines)
     assert "--require-hashes" in text and "--invalidation-mode checked-hash" in text
     assert "USER 65532:65532" in text and 'CMD ["python", "-m", "eco2.serve"]' in text
@@ -79,13 +88,28 @@ def serve_context(name: str, context: Path, tmp_path: Path) -> None:
     building.install_venv(ROOT, copy, venv)
     python = str(venv / "bin" / "python")
     # Only what the image sets: no repository path, no developer's variables.
-    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(copy / "runtime"),
-           "FUNCTION_TARGET": "handle", "FUNCTION_SOURCE": str(copy / "function" / "main.py"),
-           "ECO2_ENV": "test", "HOST": "127.0.0.1"}
+    env = {
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(copy / "runtime"),
+        "FUNCTION_TARGET": "handle",
+        "FUNCTION_SOURCE": str(copy / "function" / "main.py"),
+        "ECO2_ENV": "test",
+        "HOST": "127.0.0.1",
+    }
     where = subprocess.run(
-        [python, "-c", "import eco2, json, importlib.util as u; "
-                       "print(json.dumps([eco2.__file__, u.find_spec('eco2_tools') is None]))"],
-        env=env, cwd=copy, check=True, capture_output=True, text=True).stdout
+        [
+            python,
+            "-c",
+            "import eco2, json, importlib.util as u; "
+            "print(json.dumps([eco2.__file__, u.find_spec('eco2_tools') is None]))",
+        ],
+        env=env,
+        cwd=copy,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     eco2_file, no_tools = json.loads(where)
     assert eco2_file.startswith(str(copy)) and no_tools
     port = free_port()
@@ -105,8 +129,10 @@ def test_info_context_is_self_contained(contexts, tmp_path: Path) -> None:
 
 
 @pytest.mark.every_build
-@pytest.mark.skipif(os.environ.get("ECO2_TEST_EVERY_BUILD") != "1",
-                    reason="slow: set ECO2_TEST_EVERY_BUILD=1 (make bench builds every context too)")
+@pytest.mark.skipif(
+    os.environ.get("ECO2_TEST_EVERY_BUILD") != "1",
+    reason="slow: set ECO2_TEST_EVERY_BUILD=1 (make bench builds every context too)",
+)
 @pytest.mark.parametrize("name", [n for n in FUNCTIONS if n != "info"])
 def test_every_context_is_self_contained(contexts, tmp_path: Path, name: str) -> None:
     serve_context(name, contexts[name].directory, tmp_path)

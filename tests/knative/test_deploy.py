@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from eco2_tools import deploy as deploying
 from eco2_tools.cli import main
 from eco2_tools.functions import discover
@@ -27,7 +26,9 @@ def cluster(tmp_path: Path):
 
 
 def eco2(kubeconfig: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, [*args], env={"KUBECONFIG": str(kubeconfig)}, catch_exceptions=False)
+    result = CliRunner().invoke(
+        main, [*args], env={"KUBECONFIG": str(kubeconfig)}, catch_exceptions=False
+    )
     return result.exit_code, result.output
 
 
@@ -44,23 +45,47 @@ def test_deploy_all_then_status_then_rollback(cluster) -> None:
         assert f"{name}: ready, http://{name}.api.example.com ({name}-00001)" in out
         stored = server.objects[(SERVICES, "eco2", name)].raw
         # What the apiserver holds is the rendered Service, in the namespace asked for.
-        assert stored["spec"]["template"]["metadata"]["annotations"]["autoscaling.knative.dev/min-scale"] == "0"
+        assert (
+            stored["spec"]["template"]["metadata"]["annotations"][
+                "autoscaling.knative.dev/min-scale"
+            ]
+            == "0"
+        )
         assert stored["metadata"]["namespace"] == "eco2"
 
     code, out = eco2(kubeconfig, "status")
     assert code == 0
-    assert "auth       ready=True    http://auth.api.example.com  latest=auth-00001  traffic: auth-00001 (latest) 100%" in out
+    assert (
+        "auth       ready=True    http://auth.api.example.com  latest=auth-00001  traffic: auth-00001 (latest) 100%"
+        in out
+    )
 
     # A second revision of auth: an image change, as CD's digest pin makes one.
     body = server.objects[(SERVICES, "eco2", "auth")].raw
     image = body["spec"]["template"]["spec"]["containers"][0]["image"]
     custom = deploying.api(config_file=str(kubeconfig))
-    new = {"apiVersion": body["apiVersion"], "kind": "Service", "metadata": {"name": "auth"},
-           "spec": {**body["spec"], "template": {**body["spec"]["template"], "spec": {
-               **body["spec"]["template"]["spec"],
-               "containers": [{**body["spec"]["template"]["spec"]["containers"][0], "image": image + "-2"}]}}}}
+    new = {
+        "apiVersion": body["apiVersion"],
+        "kind": "Service",
+        "metadata": {"name": "auth"},
+        "spec": {
+            **body["spec"],
+            "template": {
+                **body["spec"]["template"],
+                "spec": {
+                    **body["spec"]["template"]["spec"],
+                    "containers": [
+                        {**body["spec"]["template"]["spec"]["containers"][0], "image": image + "-2"}
+                    ],
+                },
+            },
+        },
+    }
     deploying.deploy(custom, "eco2", [new], 30, print, interval=0.05)
-    assert server.objects[(SERVICES, "eco2", "auth")].raw["status"]["latestReadyRevisionName"] == "auth-00002"
+    assert (
+        server.objects[(SERVICES, "eco2", "auth")].raw["status"]["latestReadyRevisionName"]
+        == "auth-00002"
+    )
 
     code, out = eco2(kubeconfig, "rollback", "auth", "--timeout", "30")
     assert code == 0, out
@@ -77,7 +102,9 @@ def test_deploy_all_then_status_then_rollback(cluster) -> None:
 def test_traffic_split_for_a_canary(cluster) -> None:
     kubeconfig, knative, server = cluster
     assert eco2(kubeconfig, "deploy", "info")[0] == 0
-    server.objects[(SERVICES, "eco2", "info")].patch({"spec": {"template": {"metadata": {"labels": {"x": "2"}}}}})
+    server.objects[(SERVICES, "eco2", "info")].patch(
+        {"spec": {"template": {"metadata": {"labels": {"x": "2"}}}}}
+    )
     custom = deploying.api(config_file=str(kubeconfig))
     # The emulator's apiserver bumps generation on an API write; this direct edit needs the controller only.
     server.objects[(SERVICES, "eco2", "info")].patch({"metadata": {"generation": 2}})
@@ -99,11 +126,15 @@ def test_traffic_split_for_a_canary(cluster) -> None:
 
 def test_a_failed_revision_fails_the_deploy_with_knatives_message(cluster) -> None:
     kubeconfig, knative, server = cluster
-    knative.fail_images["eco2-scan"] = "Container failed with: exec /opt/venv/bin/python: exec format error"
+    knative.fail_images["eco2-scan"] = (
+        "Container failed with: exec /opt/venv/bin/python: exec format error"
+    )
     code, out = eco2(kubeconfig, "deploy", "scan", "--timeout", "30")
     assert code == 1
-    assert ('scan: RevisionFailed: Revision "scan-00001" failed with message: '
-            "Container failed with: exec /opt/venv/bin/python: exec format error.") in out
+    assert (
+        'scan: RevisionFailed: Revision "scan-00001" failed with message: '
+        "Container failed with: exec /opt/venv/bin/python: exec format error."
+    ) in out
     assert "ready=False" in eco2(kubeconfig, "status")[1]
     assert (REVISIONS, "eco2", "scan-00001") in server.objects
 

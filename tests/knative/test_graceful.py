@@ -27,9 +27,17 @@ PLATFORM = Path(__file__).resolve().parents[2] / "platform"
 
 def serve(tmp_path: Path, grace: str) -> tuple[object, int, Path]:
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(PLATFORM), "FUNCTION_TARGET": "handle", "FUNCTION_SOURCE": str(FIXTURE),
-           "PORT": str(port), "HOST": "127.0.0.1", "THREADS": "4", "ECO2_GRACEFUL_TIMEOUT_SECONDS": grace,
-           "SLOW_STARTED": str(tmp_path / "started")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PLATFORM),
+        "FUNCTION_TARGET": "handle",
+        "FUNCTION_SOURCE": str(FIXTURE),
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "THREADS": "4",
+        "ECO2_GRACEFUL_TIMEOUT_SECONDS": grace,
+        "SLOW_STARTED": str(tmp_path / "started"),
+    }
     log = tmp_path / "server.log"
     process = start([sys.executable, "-m", "eco2.serve"], env, tmp_path, log)
     wait_http(f"http://127.0.0.1:{port}/", process, log)
@@ -98,8 +106,13 @@ def test_the_grace_period_bounds_the_wait(tmp_path: Path, grace: str) -> None:
 
 
 def test_a_bad_grace_period_stops_the_process_naming_the_variable(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(PLATFORM), "ECO2_GRACEFUL_TIMEOUT_SECONDS": "soon",
-           "FUNCTION_TARGET": "handle", "FUNCTION_SOURCE": str(FIXTURE)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PLATFORM),
+        "ECO2_GRACEFUL_TIMEOUT_SECONDS": "soon",
+        "FUNCTION_TARGET": "handle",
+        "FUNCTION_SOURCE": str(FIXTURE),
+    }
     log = tmp_path / "server.log"
     process = start([sys.executable, "-m", "eco2.serve"], env, tmp_path, log)
     assert process.wait(30) == 78

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from eco2_tools import render as rendering
 from eco2_tools.cli import main
 from eco2_tools.functions import discover, repo_root
@@ -32,8 +31,13 @@ def test_service_carries_every_knob(fn) -> None:
     scaling = spec["scaling"]
     assert notes["autoscaling.knative.dev/min-scale"] == str(scaling["minScale"])
     assert notes["autoscaling.knative.dev/scale-down-delay"] == scaling["scaleDownDelay"]
-    assert notes["autoscaling.knative.dev/scale-to-zero-pod-retention-period"] == scaling["scaleToZeroRetention"]
-    assert notes["autoscaling.knative.dev/target-utilization-percentage"] == str(scaling["targetUtilization"])
+    assert (
+        notes["autoscaling.knative.dev/scale-to-zero-pod-retention-period"]
+        == scaling["scaleToZeroRetention"]
+    )
+    assert notes["autoscaling.knative.dev/target-utilization-percentage"] == str(
+        scaling["targetUtilization"]
+    )
     assert notes["serving.knative.dev/progress-deadline"] == spec["progressDeadline"]
     pod = template["spec"]
     assert pod["timeoutSeconds"] == spec["timeoutSeconds"]
@@ -42,17 +46,30 @@ def test_service_carries_every_knob(fn) -> None:
     assert pod["containerConcurrency"] == scaling["containerConcurrency"]
     assert pod["enableServiceLinks"] is False
     (container,) = pod["containers"]
-    assert container["readinessProbe"] == {"httpGet": {"path": "/readyz", "port": 8080}}  # no periodSeconds
+    assert container["readinessProbe"] == {
+        "httpGet": {"path": "/readyz", "port": 8080}
+    }  # no periodSeconds
     assert "startupProbe" not in container and "livenessProbe" not in container
     security = container["securityContext"]
     assert security["runAsNonRoot"] and security["readOnlyRootFilesystem"]
-    assert not security["allowPrivilegeEscalation"] and security["capabilities"] == {"drop": ["ALL"]}
+    assert not security["allowPrivilegeEscalation"] and security["capabilities"] == {
+        "drop": ["ALL"]
+    }
     env = {e["name"]: e for e in container["env"]}
-    assert env["ECO2_GRACEFUL_TIMEOUT_SECONDS"]["value"] == str(spec["terminationGracePeriodSeconds"])
-    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "eco2-database", "key": "url"}
+    assert env["ECO2_GRACEFUL_TIMEOUT_SECONDS"]["value"] == str(
+        spec["terminationGracePeriodSeconds"]
+    )
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
+        "name": "eco2-database",
+        "key": "url",
+    }
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
     assert "/tmp" in mounts
-    for label in ("app.kubernetes.io/name", "app.kubernetes.io/part-of", "app.kubernetes.io/component"):
+    for label in (
+        "app.kubernetes.io/name",
+        "app.kubernetes.io/part-of",
+        "app.kubernetes.io/component",
+    ):
         assert label in svc["metadata"]["labels"] and label in template["metadata"]["labels"]
 
 
@@ -61,8 +78,11 @@ def test_scan_and_chat_get_longer_timeouts_and_more_memory_and_rare_ones_scale_t
     light = specs["info"]
     for heavy in ("scan", "chat"):
         assert specs[heavy]["timeoutSeconds"] > light["timeoutSeconds"]
-        assert int(specs[heavy]["resources"]["limits"]["memory"].rstrip("Gi").rstrip("Mi")) * (
-            1024 if specs[heavy]["resources"]["limits"]["memory"].endswith("Gi") else 1) > 256
+        assert (
+            int(specs[heavy]["resources"]["limits"]["memory"].rstrip("Gi").rstrip("Mi"))
+            * (1024 if specs[heavy]["resources"]["limits"]["memory"].endswith("Gi") else 1)
+            > 256
+        )
     for name, spec in specs.items():
         assert spec["scaling"]["minScale"] == 0, name
     for rare in ("info", "location", "chat"):
@@ -84,25 +104,43 @@ def test_a_new_function_is_just_values(tmp_path: Path) -> None:
     image = root / "functions" / "image"
     image.mkdir()
     spec = yaml.safe_load((root / "functions" / "auth" / "function.yaml").read_text())
-    spec.update(name="image", prefix="/api/v1/images", egress=["https"], secretFiles=[], secrets=[
-        {"env": "AWS_ACCESS_KEY_ID", "secret": "eco2-s3", "key": "access-key-id"},
-        {"env": "AWS_SECRET_ACCESS_KEY", "secret": "eco2-s3", "key": "secret-access-key"},
-    ])
+    spec.update(
+        name="image",
+        prefix="/api/v1/images",
+        egress=["https"],
+        secretFiles=[],
+        secrets=[
+            {"env": "AWS_ACCESS_KEY_ID", "secret": "eco2-s3", "key": "access-key-id"},
+            {"env": "AWS_SECRET_ACCESS_KEY", "secret": "eco2-s3", "key": "secret-access-key"},
+        ],
+    )
     (image / "function.yaml").write_text(yaml.safe_dump(spec))
     files = rendering.render(root)
     svc = yaml.safe_load(files[root / "knative" / "services" / "image.yaml"])
     assert svc["spec"]["template"]["metadata"]["labels"]["eco2/egress-https"] == "true"
     env = {e["name"]: e for e in svc["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "eco2-s3"
-    assert "image.yaml" in yaml.safe_load(files[root / "knative" / "services" / "kustomization.yaml"])["resources"]
+    assert (
+        "image.yaml"
+        in yaml.safe_load(files[root / "knative" / "services" / "kustomization.yaml"])["resources"]
+    )
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"scaling": {"minScale": 0, "maxScale": 5, "scaleDownDelay": "soon"}}, "scaling/scaleDownDelay"),
-    ({"terminationGracePeriodSeconds": 60}, "terminationGracePeriodSeconds is above timeoutSeconds (30)"),
-    ({"egress": ["smtp"]}, "egress/0"),
-    ({"timeout": 30}, "Additional properties are not allowed ('timeout' was unexpected)"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            {"scaling": {"minScale": 0, "maxScale": 5, "scaleDownDelay": "soon"}},
+            "scaling/scaleDownDelay",
+        ),
+        (
+            {"terminationGracePeriodSeconds": 60},
+            "terminationGracePeriodSeconds is above timeoutSeconds (30)",
+        ),
+        ({"egress": ["smtp"]}, "egress/0"),
+        ({"timeout": 30}, "Additional properties are not allowed ('timeout' was unexpected)"),
+    ],
+)
 def test_a_bad_function_yaml_is_refused_naming_the_field(tmp_path: Path, change, message) -> None:
     root = copy_repo(tmp_path)
     path = root / "functions" / "info" / "function.yaml"
@@ -119,11 +157,15 @@ def test_a_recorded_digest_pins_the_image(tmp_path: Path) -> None:
     digest = "sha256:" + "ab" * 32
     rendering.record_digest(root, "auth", digest)
     files = rendering.render(root)
-    image = yaml.safe_load(files[root / "knative" / "services" / "auth.yaml"])["spec"]["template"]["spec"][
-        "containers"][0]["image"]
+    image = yaml.safe_load(files[root / "knative" / "services" / "auth.yaml"])["spec"]["template"][
+        "spec"
+    ]["containers"][0]["image"]
     assert image == f"ghcr.io/eco2-team/eco2-auth@{digest}"
     info = yaml.safe_load(files[root / "knative" / "services" / "info.yaml"])
-    assert info["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/eco2-team/eco2-info:main"
+    assert (
+        info["spec"]["template"]["spec"]["containers"][0]["image"]
+        == "ghcr.io/eco2-team/eco2-info:main"
+    )
     assert "# CD pushes an image" in (root / "knative" / "images.yaml").read_text()  # comments kept
     with pytest.raises(ValueError, match="not a sha256 digest"):
         rendering.record_digest(root, "auth", "latest")

@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from eco2_tools import build as building
 from eco2_tools.functions import repo_root
 
@@ -36,8 +35,12 @@ def overlay(name: str) -> tuple[dict[str, Any], ...]:
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         pytest.skip("kubectl is not installed (its kustomize builds the overlays)")
-    out = subprocess.run([kubectl, "kustomize", str(ROOT / "knative" / "overlays" / name)],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [kubectl, "kustomize", str(ROOT / "knative" / "overlays" / name)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return tuple(doc for doc in yaml.safe_load_all(out) if doc)
 
 
@@ -53,13 +56,22 @@ def knative_services(docs: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
 def test_overlay_builds_with_every_part(name: str) -> None:
     docs = overlay(name)
     kinds = {(d["kind"], d["metadata"]["name"]) for d in docs}
-    for expected in [("Namespace", "eco2"), ("ConfigMap", "config-network"), ("ConfigMap", "config-domain"),
-                     ("ConfigMap", "config-autoscaler"), ("ConfigMap", "config-defaults"),
-                     ("ConfigMap", "config-deployment"), ("Service", "kourier"), ("NetworkPolicy", "default-deny"),
-                     ("Deployment", "pgbouncer"), ("Job", "eco2-migrate")]:
+    for expected in [
+        ("Namespace", "eco2"),
+        ("ConfigMap", "config-network"),
+        ("ConfigMap", "config-domain"),
+        ("ConfigMap", "config-autoscaler"),
+        ("ConfigMap", "config-defaults"),
+        ("ConfigMap", "config-deployment"),
+        ("Service", "kourier"),
+        ("NetworkPolicy", "default-deny"),
+        ("Deployment", "pgbouncer"),
+        ("Job", "eco2-migrate"),
+    ]:
         assert expected in kinds
     assert {s["metadata"]["name"] for s in knative_services(docs)} == {
-        p.parent.name for p in (ROOT / "functions").glob("*/function.yaml")}
+        p.parent.name for p in (ROOT / "functions").glob("*/function.yaml")
+    }
     network = find(docs, "ConfigMap", "config-network")["data"]
     assert network["ingress-class"] == "kourier.ingress.networking.knative.dev"
     assert network["domain-template"] == "{{.Name}}.{{.Domain}}"
@@ -75,7 +87,11 @@ def test_overlay_builds_with_every_part(name: str) -> None:
     assert "pool_mode = transaction" in ini
     job = find(docs, "Job", "eco2-migrate")
     assert job["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PreSync"
-    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["python", "-m", "eco2.migrate"]
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == [
+        "python",
+        "-m",
+        "eco2.migrate",
+    ]
 
 
 def test_no_secret_values_in_git() -> None:
@@ -95,8 +111,11 @@ def test_network_policies_default_deny_and_https_only_where_asked() -> None:
     assert https["egress"][0]["ports"] == [{"protocol": "TCP", "port": 443}]
     assert "169.254.0.0/16" in https["egress"][0]["to"][0]["ipBlock"]["except"]
     selector = https["podSelector"]["matchLabels"]
-    allowed = {s["metadata"]["name"] for s in knative_services(docs)
-               if selector.items() <= s["spec"]["template"]["metadata"]["labels"].items()}
+    allowed = {
+        s["metadata"]["name"]
+        for s in knative_services(docs)
+        if selector.items() <= s["spec"]["template"]["metadata"]["labels"].items()
+    }
     assert allowed == {"auth", "chat"}
 
 
@@ -118,8 +137,12 @@ def test_the_serving_schema_check_catches_mistakes() -> None:
     unknown = copy.deepcopy(doc)
     # Not part of Knative's pod spec (it derives the grace period from timeoutSeconds).
     unknown["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 30
-    assert Service.model_validate(unknown, strict=True).model_dump(
-        by_alias=True, exclude_unset=True, mode="json") != unknown
+    assert (
+        Service.model_validate(unknown, strict=True).model_dump(
+            by_alias=True, exclude_unset=True, mode="json"
+        )
+        != unknown
+    )
     wrong = copy.deepcopy(doc)
     wrong["spec"]["template"]["spec"]["timeoutSeconds"] = "30"
     with pytest.raises(ValidationError):
@@ -151,12 +174,21 @@ def test_kubernetes_validate_catches_mistakes() -> None:
 def as_deployment(service: dict[str, Any]) -> dict[str, Any]:
     """The Deployment Knative makes of a Service's template, for checkov (which knows no Knative)."""
     template = copy.deepcopy(service["spec"]["template"])
-    for key in ("containerConcurrency", "timeoutSeconds", "responseStartTimeoutSeconds", "idleTimeoutSeconds"):
+    for key in (
+        "containerConcurrency",
+        "timeoutSeconds",
+        "responseStartTimeoutSeconds",
+        "idleTimeoutSeconds",
+    ):
         template["spec"].pop(key, None)
     labels = template["metadata"]["labels"]
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": service["metadata"]["name"], "namespace": service["metadata"]["namespace"]},
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": service["metadata"]["name"],
+            "namespace": service["metadata"]["namespace"],
+        },
         "spec": {"selector": {"matchLabels": labels}, "template": template},
     }
 
@@ -189,14 +221,30 @@ def test_checkov_kubernetes(tmp_path: Path) -> None:
     docs = list(overlay("prod")) + [as_deployment(s) for s in knative_services(overlay("prod"))]
     (tmp_path / "prod.yaml").write_text(yaml.safe_dump_all(docs))
     result = subprocess.run(
-        [str(CHECKOV), "-d", str(tmp_path), "--framework", "kubernetes", "--skip-download", "--quiet",
-         "--compact", "-o", "json"], capture_output=True, text=True)
+        [
+            str(CHECKOV),
+            "-d",
+            str(tmp_path),
+            "--framework",
+            "kubernetes",
+            "--skip-download",
+            "--quiet",
+            "--compact",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+    )
     report = json.loads(result.stdout)
     failed = report["results"]["failed_checks"]
     assert report["summary"]["passed"] > 100
     found = {f["check_id"] for f in failed}
-    unexplained = sorted(f"{f['check_id']} {f['check_name']} on {f['resource']}" for f in failed
-                         if f["check_id"] not in JUSTIFIED)
+    unexplained = sorted(
+        f"{f['check_id']} {f['check_name']} on {f['resource']}"
+        for f in failed
+        if f["check_id"] not in JUSTIFIED
+    )
     assert not unexplained, unexplained
     assert found == set(JUSTIFIED), f"justified but no longer found: {set(JUSTIFIED) - found}"
 
@@ -210,7 +258,9 @@ def test_hadolint_containerfiles(tmp_path: Path) -> None:
     offline = tmp_path / "Containerfile.wheels"
     offline.write_text(building.containerfile(["python", "-m", "eco2.serve"], True, wheels=True))
     files.append(str(offline))
-    result = subprocess.run([str(HADOLINT), "--failure-threshold", "info", *files], capture_output=True, text=True)
+    result = subprocess.run(
+        [str(HADOLINT), "--failure-threshold", "info", *files], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     # hadolint does read them: a known bad instruction is reported.
     bad = tmp_path / "Bad"
