@@ -100,9 +100,14 @@ def kube_options(command: Any) -> Any:
 
 
 def _kube(context: str | None, kubeconfig: str | None) -> tuple[Any, Any]:
+    from kubernetes.config import ConfigException
+
     from eco2_tools import deploy as deploying
 
-    return deploying, deploying.api(context, kubeconfig)
+    try:
+        return deploying, deploying.api(context, kubeconfig)
+    except ConfigException as exc:
+        raise click.ClickException(f"no cluster to talk to: {exc}") from None
 
 
 @click.command()

@@ -32,10 +32,22 @@ class DeployError(RuntimeError):
 
 
 def api(context: str | None = None, config_file: str | None = None) -> Any:
-    """A CustomObjectsApi for a kubeconfig context (default: the current one)."""
+    """A CustomObjectsApi for a kubeconfig context (default: the current one).
+
+    Without a kubeconfig, inside a pod (a CI runner in the cluster), the pod's
+    service account is used.
+    """
+    import os
+
     from kubernetes import client, config
 
-    api_client = config.new_client_from_config(config_file=config_file, context=context)
+    try:
+        api_client = config.new_client_from_config(config_file=config_file, context=context)
+    except config.ConfigException:
+        if context or config_file or "KUBERNETES_SERVICE_HOST" not in os.environ:
+            raise
+        config.load_incluster_config()
+        api_client = client.ApiClient()
     return client.CustomObjectsApi(api_client)
 
 

@@ -5,8 +5,9 @@ kmock keeps objects and answers the API, but it is no apiserver: it bumps no
 has no PUT. The subclass adds the one apiserver duty eco2 relies on (a new
 generation on every spec change, in the same request), and ``Knative``
 reconciles Services the way Knative's controller would: a revision per
-generation, the Ready condition, the route's traffic and URL. The static
-checks (tests/knative/test_static.py) cover the validation kmock skips.
+generation, the Ready condition, the route's traffic and URL. Both remember
+what they last saw in ``test/*`` annotations on the object. The static checks
+(tests/knative/test_static.py) cover the validation kmock skips.
 """
 
 from __future__ import annotations

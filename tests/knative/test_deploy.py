@@ -153,3 +153,8 @@ def test_unknown_function_and_namespace_errors(cluster) -> None:
     assert code == 1 and "no function 'nope'" in out
     code, out = eco2(kubeconfig, "rollback", "auth", "-n", "elsewhere")
     assert code == 1 and "auth: not deployed in namespace elsewhere" in out
+
+
+def test_no_kubeconfig_is_a_clear_error(tmp_path: Path) -> None:
+    code, out = eco2(tmp_path / "missing", "status")
+    assert code == 1 and "no cluster to talk to" in out, out
