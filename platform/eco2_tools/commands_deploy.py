@@ -6,7 +6,10 @@ The kubernetes client and the build tools are imported inside the commands:
 
 from __future__ import annotations
 
+import functools
 import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -83,45 +86,50 @@ def build(name: str | None, build_all: bool, image: bool, base: str | None, whee
                 raise click.ClickException(f"{context.name}: image build failed: {exc}") from None
 
 
-KUBE = [
-    click.option("--context", default=None, help="kubeconfig context (default: the current one)."),
-    click.option(
+@dataclass(frozen=True)
+class Kube:
+    """Where a command talks to: the deploy module, a CustomObjectsApi, the namespace."""
+
+    deploying: Any
+    custom: Any
+    namespace: str
+    timeout: float
+
+
+def kube_command(command: Callable[..., None]) -> Callable[..., None]:
+    """The cluster options as one ``kube`` argument; a DeployError is a clean exit 1."""
+
+    @click.option("--context", default=None, help="kubeconfig context (default: the current one).")
+    @click.option(
         "--kubeconfig", default=None, envvar="KUBECONFIG", help="kubeconfig file (env KUBECONFIG)."
-    ),
-    click.option("--namespace", "-n", default="eco2", show_default=True),
-    click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for Ready."),
-]
+    )
+    @click.option("--namespace", "-n", default="eco2", show_default=True)
+    @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for Ready.")
+    @functools.wraps(command)
+    def wrapper(
+        context: str | None, kubeconfig: str | None, namespace: str, timeout: float, **kwargs: Any
+    ) -> None:
+        from kubernetes.config import ConfigException
 
+        from eco2_tools import deploy as deploying
 
-def kube_options(command: Any) -> Any:
-    for option in reversed(KUBE):
-        command = option(command)
-    return command
+        try:
+            custom = deploying.api(context, kubeconfig)
+        except ConfigException as exc:
+            raise click.ClickException(f"no cluster to talk to: {exc}") from None
+        try:
+            command(kube=Kube(deploying, custom, namespace, timeout), **kwargs)
+        except deploying.DeployError as exc:
+            raise click.ClickException(str(exc)) from None
 
-
-def _kube(context: str | None, kubeconfig: str | None) -> tuple[Any, Any]:
-    from kubernetes.config import ConfigException
-
-    from eco2_tools import deploy as deploying
-
-    try:
-        return deploying, deploying.api(context, kubeconfig)
-    except ConfigException as exc:
-        raise click.ClickException(f"no cluster to talk to: {exc}") from None
+    return wrapper
 
 
 @click.command()
 @click.argument("name", required=False)
 @click.option("--all", "deploy_all", is_flag=True, help="Every function.")
-@kube_options
-def deploy(
-    name: str | None,
-    deploy_all: bool,
-    context: str | None,
-    kubeconfig: str | None,
-    namespace: str,
-    timeout: float,
-) -> None:
+@kube_command
+def deploy(name: str | None, deploy_all: bool, kube: Kube) -> None:
     """Create or update Knative Services from function.yaml, wait until Ready, print URLs."""
     import yaml
 
@@ -130,29 +138,24 @@ def deploy(
     if bool(name) == deploy_all:
         raise click.UsageError("give a function name or --all")
     root = rendering.repo_root()
-    rendered = {
-        p.stem: yaml.safe_load(text)
-        for p, text in rendering.render(root).items()
-        if p.parent.name == "services" and yaml.safe_load(text).get("kind") == "Service"
+    services = {
+        path.stem: yaml.safe_load(text)
+        for path, text in rendering.render(root).items()
+        if yaml.safe_load(text).get("kind") == "Service"
     }
-    if name and name not in rendered:
-        raise click.ClickException(f"no function {name!r} (known: {', '.join(sorted(rendered))})")
-    deploying, custom = _kube(context, kubeconfig)
-    bodies = [rendered[n] for n in sorted(rendered) if deploy_all or n == name]
-    try:
-        deploying.deploy(custom, namespace, bodies, timeout, click.echo)
-    except deploying.DeployError as exc:
-        raise click.ClickException(str(exc)) from None
+    if name and name not in services:
+        raise click.ClickException(f"no function {name!r} (known: {', '.join(sorted(services))})")
+    bodies = [services[n] for n in sorted(services) if deploy_all or n == name]
+    kube.deploying.deploy(kube.custom, kube.namespace, bodies, kube.timeout, click.echo)
 
 
 @click.command()
-@kube_options
-def status(context: str | None, kubeconfig: str | None, namespace: str, timeout: float) -> None:
+@kube_command
+def status(kube: Kube) -> None:
     """Each function's URL, latest ready revision, traffic and readiness."""
     from eco2_tools.functions import discover
 
-    deploying, custom = _kube(context, kubeconfig)
-    for st in deploying.status(custom, namespace, [fn.name for fn in discover()]):
+    for st in kube.deploying.status(kube.custom, kube.namespace, [fn.name for fn in discover()]):
         if not st.deployed:
             click.echo(f"{st.name:<10} not deployed")
             continue
@@ -170,43 +173,22 @@ def status(context: str | None, kubeconfig: str | None, namespace: str, timeout:
     metavar="REVISION",
     help="Default: the one before the serving revision.",
 )
-@kube_options
-def rollback(
-    name: str,
-    to: str | None,
-    context: str | None,
-    kubeconfig: str | None,
-    namespace: str,
-    timeout: float,
-) -> None:
+@kube_command
+def rollback(name: str, to: str | None, kube: Kube) -> None:
     """Pin 100% of NAME's traffic to the previous (or a named) ready revision."""
-    deploying, custom = _kube(context, kubeconfig)
-    try:
-        deploying.rollback(custom, namespace, name, to, timeout, click.echo)
-    except deploying.DeployError as exc:
-        raise click.ClickException(str(exc)) from None
+    kube.deploying.rollback(kube.custom, kube.namespace, name, to, kube.timeout, click.echo)
 
 
 @click.command()
 @click.argument("name")
 @click.argument("split", nargs=-1, required=True, metavar="REVISION=PERCENT...")
-@kube_options
-def traffic(
-    name: str,
-    split: tuple[str, ...],
-    context: str | None,
-    kubeconfig: str | None,
-    namespace: str,
-    timeout: float,
-) -> None:
+@kube_command
+def traffic(name: str, split: tuple[str, ...], kube: Kube) -> None:
     """Split NAME's traffic between revisions (a canary): e.g. auth-00003=90 latest=10."""
-    deploying, custom = _kube(context, kubeconfig)
-    try:
-        deploying.set_traffic(
-            custom, namespace, name, deploying.parse_split(split), timeout, click.echo
-        )
-    except deploying.DeployError as exc:
-        raise click.ClickException(str(exc)) from None
+    split_map = kube.deploying.parse_split(split)
+    kube.deploying.set_traffic(
+        kube.custom, kube.namespace, name, split_map, kube.timeout, click.echo
+    )
 
 
 COMMANDS = [render, build, deploy, status, rollback, traffic]
