@@ -57,10 +57,16 @@ model: .model-venv/.installed
 	.model-venv/bin/pip install --quiet $(MODEL_PKGS)
 	@touch $@
 
-install: .venv/.installed
+install: .venv/.installed .tools/checkov/.installed
 
 .venv/.installed: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen
+	@touch $@
+
+# checkov has a venv of its own: its pins would downgrade the project's (.ci/checkov.txt says which).
+.tools/checkov/.installed: .ci/checkov.txt | $(UV)
+	$(UV) venv -q --allow-existing --python 3.11 .tools/checkov
+	$(UV) pip install -q --python .tools/checkov/bin/python --require-hashes -r .ci/checkov.txt
 	@touch $@
 
 .tools/bin/uv:

@@ -11,7 +11,6 @@ function's requirements: one image that could serve all seven.
 
 from __future__ import annotations
 
-import tomllib
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -20,21 +19,14 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from bench import ROOT
+from eco2_tools import build
+from eco2_tools.build import requirement_lines
 
 MB = 1_000_000
 
 
-def requirement_lines(path: Path) -> list[str]:
-    lines = []
-    for raw in path.read_text().splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if line and not line.startswith("-"):
-            lines.append(line)
-    return lines
-
-
 def runtime_requirements() -> list[str]:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    return build.runtime_requirements(ROOT)
 
 
 def closure(requirements: list[str]) -> dict[str, metadata.Distribution]:

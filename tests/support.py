@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+# checkov has a venv of its own, made by `make install` from .ci/checkov.txt
+# (its pins would downgrade the project's packages; the file says which).
+CHECKOV = ROOT / ".tools" / "checkov" / "bin" / "checkov"
 PROBLEM = "application/problem+json"
 ISS, AUD = "eco2-auth", "eco2-app"  # the runtime's default issuer and audience
 

@@ -92,3 +92,10 @@ def import_(names: tuple[str, ...], source: Path | None) -> None:
     source = source or repo_root() / "data" / "sources"
     for name in names or sorted(IMPORTERS):
         click.echo(importlib.import_module(f"eco2_tools.importers.{name.replace('-', '_')}").run(source))
+
+
+# render, build, deploy, status, rollback, traffic (platform/eco2_tools/commands_deploy.py)
+from eco2_tools.commands_deploy import COMMANDS  # noqa: E402
+
+for _command in COMMANDS:
+    main.add_command(_command)

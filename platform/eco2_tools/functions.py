@@ -50,7 +50,34 @@ def load(path: Path) -> FunctionSpec:
         raise ValueError(f"{path}: {details}")
     if spec["name"] != path.parent.name:
         raise ValueError(f"{path}: name {spec['name']!r} differs from its folder {path.parent.name!r}")
+    problems = _inconsistencies(spec)
+    if problems:
+        raise ValueError(f"{path}: {'; '.join(problems)}")
     return FunctionSpec(spec["name"], spec["prefix"], path.parent, spec)
+
+
+def _inconsistencies(spec: dict[str, Any]) -> list[str]:
+    """What a JSON schema cannot say: relations between fields."""
+    problems = []
+    scaling, timeout = spec["scaling"], spec["timeoutSeconds"]
+    if scaling["minScale"] > scaling["maxScale"]:
+        problems.append("scaling/minScale is above scaling/maxScale")
+    if scaling.get("initialScale", 1) > scaling["maxScale"]:
+        problems.append("scaling/initialScale is above scaling/maxScale")
+    # Knative makes the pod's termination grace period equal to timeoutSeconds:
+    # a longer drain would be cut short by SIGKILL.
+    for key in ("responseStartTimeoutSeconds", "terminationGracePeriodSeconds"):
+        if spec.get(key, 0) > timeout:
+            problems.append(f"{key} is above timeoutSeconds ({timeout})")
+    names = [s["env"] for s in spec.get("secrets", []) + spec.get("secretFiles", [])]
+    names += list(spec.get("env", {}))
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        problems.append(f"variables set twice: {', '.join(repeated)}")
+    paths = [w["path"] for w in spec.get("writable", [])]
+    if len(set(paths)) != len(paths):
+        problems.append("writable paths repeat")
+    return problems
 
 
 def discover(root: Path | None = None) -> list[FunctionSpec]:

@@ -3,53 +3,28 @@ running them side by side.
 
 Most come from the project's `infra` dependency group (.venv/bin). checkov
 cannot: it pins packages the project uses at other versions and ships a module
-named like python-hcl2's. It gets a virtualenv of its own under .tools/
-(git-ignored), installed from a hash-pinned requirements file the first time a
-test needs it and reused while that file is unchanged. terraform comes from
-the PATH.
+named like python-hcl2's. It has a virtualenv of its own, `.tools/checkov`,
+which `make install` makes (tests.support.CHECKOV). terraform comes from the
+PATH.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
 import sys
-import venv
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # .venv/bin: ansible, ansible-lint, yamllint, actionlint
-REQUIREMENTS = Path(__file__).resolve().parent / "requirements"
-TOOLS = ROOT / ".tools"
 
 
 def venv_bin(name: str) -> Path:
     """A console script of the project's own virtualenv."""
     return BIN / name
 
-
-def tool_env(name: str) -> Path:
-    """The bin/ of .tools/<name>, (re)installed from requirements/<name>.txt when that changed."""
-    requirements = REQUIREMENTS / f"{name}.txt"
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
-    env = TOOLS / name
-    stamp = env / ".requirements.sha256"
-    if stamp.is_file() and stamp.read_text() == digest:
-        return env / "bin"
-    shutil.rmtree(env, ignore_errors=True)
-    uv = shutil.which("uv") or str(TOOLS / "bin" / "uv")
-    if Path(uv).is_file():
-        subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(env)], check=True)
-        install = [uv, "pip", "install", "--quiet", "--python", str(env / "bin" / "python")]
-    else:  # no uv: the standard library's venv and pip
-        venv.create(env, with_pip=True)
-        install = [str(env / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-    subprocess.run([*install, "--require-hashes", "-r", str(requirements)], check=True)
-    stamp.write_text(digest)
-    return env / "bin"
 
 
 def terraform() -> tuple[str | None, str]:

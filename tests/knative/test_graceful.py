@@ -1,0 +1,119 @@
+"""Graceful scale-down of a bare function process (python -m eco2.serve, as the image runs it).
+
+Knative sends SIGTERM when it scales a pod away. Requests in flight must
+finish within the grace period (function.yaml's terminationGracePeriodSeconds,
+given to gunicorn as ECO2_GRACEFUL_TIMEOUT_SECONDS) and new connections must
+be refused, not half-served. The dev gateway's half (stopping an idle
+function) is not covered here.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from .support import free_port, get, start, wait_http
+
+FIXTURE = Path(__file__).parent / "fixtures" / "slow" / "main.py"
+PLATFORM = Path(__file__).resolve().parents[2] / "platform"
+
+
+def serve(tmp_path: Path, grace: str) -> tuple[object, int, Path]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PLATFORM),
+        "FUNCTION_TARGET": "handle",
+        "FUNCTION_SOURCE": str(FIXTURE),
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "THREADS": "4",
+        "ECO2_GRACEFUL_TIMEOUT_SECONDS": grace,
+        "SLOW_STARTED": str(tmp_path / "started"),
+    }
+    log = tmp_path / "server.log"
+    process = start([sys.executable, "-m", "eco2.serve"], env, tmp_path, log)
+    wait_http(f"http://127.0.0.1:{port}/", process, log)
+    return process, port, log
+
+
+def slow_request(port: int, seconds: float, result: dict) -> None:
+    try:
+        result["answer"] = get(f"http://127.0.0.1:{port}/slow?seconds={seconds}")
+    except Exception as exc:  # noqa: BLE001 - the test inspects what happened
+        result["error"] = exc
+    result["at"] = time.monotonic()
+
+
+def refused(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return False
+    except ConnectionRefusedError:
+        return True
+
+
+def wait_started(tmp_path: Path) -> None:
+    deadline = time.monotonic() + 10
+    while not (tmp_path / "started").exists():
+        assert time.monotonic() < deadline, "the slow request never reached the function"
+        time.sleep(0.02)
+
+
+def test_sigterm_lets_the_request_in_flight_finish_and_refuses_new_ones(tmp_path: Path) -> None:
+    process, port, log = serve(tmp_path, grace="20")
+    result: dict = {}
+    thread = threading.Thread(target=slow_request, args=(port, 3, result))
+    thread.start()
+    wait_started(tmp_path)
+    process.send_signal(signal.SIGTERM)
+    sigterm_at = time.monotonic()
+
+    # New connections are refused while the old request is still being served.
+    deadline = time.monotonic() + 5
+    while not refused(port):
+        assert time.monotonic() < deadline, "still accepting connections 5 s after SIGTERM"
+        time.sleep(0.05)
+    assert thread.is_alive(), "the slow request ended before new connections were refused"
+
+    thread.join(30)
+    assert result.get("answer") == (200, b"done"), result
+    assert result["at"] > sigterm_at
+    assert process.wait(30) == 0, log.read_text()
+
+
+@pytest.mark.parametrize("grace", ["1"])
+def test_the_grace_period_bounds_the_wait(tmp_path: Path, grace: str) -> None:
+    """A request longer than the grace period is cut off when it ends: the knob is what counts."""
+    process, port, log = serve(tmp_path, grace=grace)
+    result: dict = {}
+    thread = threading.Thread(target=slow_request, args=(port, 15, result))
+    thread.start()
+    wait_started(tmp_path)
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    process.wait(12)  # gunicorn's default (30 s) would still be waiting
+    assert time.monotonic() - started < 12
+    thread.join(20)
+    assert "error" in result, result  # the connection died with the worker
+
+
+def test_a_bad_grace_period_stops_the_process_naming_the_variable(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PLATFORM),
+        "ECO2_GRACEFUL_TIMEOUT_SECONDS": "soon",
+        "FUNCTION_TARGET": "handle",
+        "FUNCTION_SOURCE": str(FIXTURE),
+    }
+    log = tmp_path / "server.log"
+    process = start([sys.executable, "-m", "eco2.serve"], env, tmp_path, log)
+    assert process.wait(30) == 78
+    assert "ECO2_GRACEFUL_TIMEOUT_SECONDS must be an integer" in log.read_text()
