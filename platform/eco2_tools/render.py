@@ -113,14 +113,9 @@ def service(fn: FunctionSpec, image: str) -> dict[str, Any]:
         pod_labels["eco2/egress-https"] = "true"  # selected by the allow-https NetworkPolicy
 
     env = [{"name": key, "value": value} for key, value in spec.get("env", {}).items()]
-    if "terminationGracePeriodSeconds" in spec:
+    if fn.graceful_timeout is not None:
         # eco2.serve gives gunicorn this graceful timeout (docs/deploy.md).
-        env.append(
-            {
-                "name": "ECO2_GRACEFUL_TIMEOUT_SECONDS",
-                "value": str(spec["terminationGracePeriodSeconds"]),
-            }
-        )
+        env.append({"name": "ECO2_GRACEFUL_TIMEOUT_SECONDS", "value": str(fn.graceful_timeout)})
     env += [_secret_env(entry) for entry in spec.get("secrets", [])]
 
     mounts: list[dict[str, Any]] = []
