@@ -7,24 +7,16 @@ that arrives meanwhile is held and answered by the next process."""
 from __future__ import annotations
 
 import http.client
-import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from eco2_tools import serve
 
+from ..support import refused
 from .harness import FIXTURES, alive, eventually, function_children, reaped
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
-
-
-def refused(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return False
-    except ConnectionRefusedError:
-        return True
 
 
 def test_functions_run_as_the_image_runs_them(start_gateway):

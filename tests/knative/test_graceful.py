@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import threading
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 
 from eco2_tools import serve as launch
 
+from ..support import refused
 from .support import free_port, get, start, wait_http
 
 FIXTURE = Path(__file__).parent / "fixtures" / "slow" / "main.py"
@@ -49,14 +49,6 @@ def slow_request(port: int, seconds: float, result: dict) -> None:
     except Exception as exc:  # noqa: BLE001 - the test inspects what happened
         result["error"] = exc
     result["at"] = time.monotonic()
-
-
-def refused(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return False
-    except ConnectionRefusedError:
-        return True
 
 
 def wait_started(tmp_path: Path) -> None:
