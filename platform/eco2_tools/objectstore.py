@@ -54,6 +54,8 @@ class PresignCheck:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
+        if method == "OPTIONS":  # a browser's CORS preflight carries the URL's query, unsigned
+            return self.app(environ, start_response)
         query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
         if "X-Amz-Signature" in query:
             refused = self._refusal(environ, method, query)
