@@ -23,14 +23,6 @@ class UploadRequest(BaseModel):
     metadata: Annotated[dict[str, Any], AfterValidator(uploads.check_metadata)] = Field(default_factory=dict)
 
 
-class UploadTicket(BaseModel):
-    key: str
-    upload_url: str = Field(description="PUT the file here, with required_headers")
-    cdn_url: str = Field(description="Where the photo is read from: pass it on as image_url")
-    expires_in: int = Field(description="Seconds the upload URL stays valid")
-    required_headers: dict[str, str]
-
-
 class Callback(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -38,16 +30,6 @@ class Callback(BaseModel):
     etag: str = Field(min_length=1, max_length=128, description="The ETag S3 answered the PUT with")
     content_length: int | None = Field(None, ge=0)
     checksum: str | None = Field(None, max_length=128, description="Accepted for compatibility; not verified")
-
-
-class Confirmed(BaseModel):
-    key: str
-    channel: str
-    cdn_url: str
-    uploader_id: str
-    metadata: dict[str, Any]
-    etag: str
-    content_type: str
 
 
 def _ticket_route(channel: str) -> Callable[[Call], Any]:
@@ -75,7 +57,8 @@ def _callback_route(channel: str) -> Callable[[Call], Any]:
 
 
 for _channel in uploads.CHANNELS:
-    fn.post(f"/{_channel}", auth=True, body=UploadRequest, response=UploadTicket)(_ticket_route(_channel))
-    fn.post(f"/{_channel}/callback", auth=True, body=Callback, response=Confirmed)(_callback_route(_channel))
+    # The answers are the domain's own dataclasses (eco2.image.uploads), as the original's shapes.
+    fn.post(f"/{_channel}", auth=True, body=UploadRequest, response=uploads.Ticket)(_ticket_route(_channel))
+    fn.post(f"/{_channel}/callback", auth=True, body=Callback, response=uploads.Confirmed)(_callback_route(_channel))
 
 handle = fn.build()

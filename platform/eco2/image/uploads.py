@@ -49,6 +49,10 @@ _KEY = re.compile(r"(?P<channel>[a-z]+)/(?P<user>[0-9a-f-]{36})/[0-9a-f]{32}\.[a
 
 @dataclass(frozen=True)
 class Ticket:
+    """A presigned PUT: the app PUTs the file to ``upload_url`` with
+    ``required_headers`` within ``expires_in`` seconds, then passes ``cdn_url``
+    on as ``image_url``."""
+
     key: str
     upload_url: str
     cdn_url: str
@@ -58,6 +62,8 @@ class Ticket:
 
 @dataclass(frozen=True)
 class Confirmed:
+    """A checked upload, with what was given when its URL was asked for."""
+
     key: str
     channel: str
     cdn_url: str
