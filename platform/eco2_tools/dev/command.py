@@ -163,7 +163,7 @@ def _banner(gateway: Gateway, backing: list[Backing]) -> str:
         lines.append(f"  {fn.name:<10} {host:<36} {gateway.url}{fn.prefix}/")
     lines.append("")
     for service in backing:
-        lines.append(f"  {service.variable:<13} {service.describe()}")
+        lines.append(f"  {service.variable:<17} {service.describe()}")
     lines += [
         "",
         f"A function starts on its first request and stops after {gateway.idle_seconds:g} s idle;",
