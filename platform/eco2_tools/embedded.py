@@ -201,10 +201,6 @@ class EmbeddedS3:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    @property
-    def datadir(self) -> str:
-        return "memory"  # what `eco2 dev` prints where the others name a directory
-
     def env(self, bucket: str) -> dict[str, str]:
         """The image settings' variables (eco2.image.settings) for ``bucket`` here."""
         return {
