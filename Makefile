@@ -9,7 +9,7 @@ UV    := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 .PHONY: dev test install migrate clean help bench load fuzz wrk model
 
 help:
-	@echo "make dev      run all seven functions behind one gateway on :8080 (ECO2_DEV_PORT)"
+	@echo "make dev      run all eight functions behind one gateway on :8080 (ECO2_DEV_PORT)"
 	@echo "make test     run the test suite (embedded PostgreSQL and Redis unless ECO2_TEST_*_URL)"
 	@echo "make migrate  apply migrations to DATABASE_URL"
 	@echo "make install  create .venv from uv.lock"

@@ -75,7 +75,9 @@ def request_for(route: Route, users: Users) -> tuple[str, str, dict[str, str], b
     headers = {}
     if route.kind == "user":
         headers["Authorization"] = f"Bearer {users.users[0].access_token}"
-    return route.method, route.all_paths()[0], headers, None
+    if route.body:
+        headers["Content-Type"] = "application/json"
+    return route.method, route.all_paths()[0], headers, route.body.encode() or None
 
 
 def first_200(port: int, method: str, path: str, headers: dict[str, str], body: bytes | None,
@@ -188,7 +190,10 @@ def run(routes: list[Route], env_for: Any, users: Users, rounds: int, cpu: int |
         imports_ms = round(to_line - init - interp, 1) if to_line is not None else None
         server_ms = round(total - to_line - first, 1) if total is not None and to_line is not None else None
         extra = {name: ms for name, ms in imports[key]["startup"]["packages"].items() if name not in hello_startup}
-        results["functions"][route.function] = {
+        # A function measured on two routes (image: /healthz and its first presign) is named with each.
+        name = route.function if [r.function for r in routes].count(route.function) == 1 \
+            else f"{route.function} {route.label}"
+        results["functions"][name] = {
             "route": f"{route.method} {route.path}",
             "total_ms": total,
             "ratio": ratio(total, base_total),

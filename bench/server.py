@@ -150,7 +150,8 @@ class Route:
     """A representative request of a function. ``kind``: ``plain`` (the same
     request), ``user`` (each request as another bench user, with a bearer token),
     ``refresh`` (a chain of refresh-token rotations). ``paths`` cycles through
-    several paths (search queries, positions)."""
+    several paths (search queries, positions); ``body`` is a JSON body sent
+    with every request."""
 
     function: str
     label: str
@@ -158,6 +159,7 @@ class Route:
     path: str
     kind: str = "plain"
     paths: tuple[str, ...] = ()
+    body: str = ""
 
     @property
     def key(self) -> str:

@@ -6,7 +6,7 @@ resolved transitively over the packages installed from uv.lock (extras and
 environment markers evaluated for this interpreter). A package's size is the
 sum of the files its RECORD lists, as installed (no ``.pyc``: images compile
 on first import or at build). The monolithic set is the runtime plus every
-function's requirements: one image that could serve all seven.
+function's requirements: one image that could serve all eight.
 """
 
 from __future__ import annotations

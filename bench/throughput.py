@@ -34,8 +34,8 @@ def plan(route: Route, users: Users) -> list[str]:
     if route.kind == "user":
         n = max(len(paths), len(users.users))
         pairs = zip(islice(cycle(paths), n), islice(cycle(users.users), n), strict=True)
-        return [f"{route.method}\t{path}\t{user.access_token}\t" for path, user in pairs]
-    return [f"{route.method}\t{path}\t\t" for path in paths]
+        return [f"{route.method}\t{path}\t{user.access_token}\t{route.body}" for path, user in pairs]
+    return [f"{route.method}\t{path}\t\t{route.body}" for path in paths]
 
 
 def drive(route: Route, port: int, users: Users, connections: int, seconds: float,

@@ -1,10 +1,12 @@
-"""Real PostgreSQL and Redis for the tests, never mocks.
+"""Real PostgreSQL, Redis and an S3-compatible store for the tests, never mocks.
 
 ``ECO2_TEST_DATABASE_URL`` / ``ECO2_TEST_REDIS_URL`` point the tests at running
 servers (this machine's on loopback, say); without them the session starts an
 embedded PostgreSQL and Redis from the pip wheels. Each test module gets a
 fresh database cloned from a migrated template; each test gets an empty
-logical Redis database.
+logical Redis database. The object store is always embedded (moto's S3
+server behind S3's presigned-URL checks, eco2_tools.objectstore); each test
+that asks gets a bucket of its own.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from eco2.testing import Client
-from eco2_tools.embedded import EmbeddedPostgres, EmbeddedRedis
+from eco2_tools.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedS3
 
 from .support import Keys, mint
 
@@ -155,3 +157,23 @@ def make_user(database_url: str, keys: Keys):
     """``make_user(nickname=None) -> (user_id, access_token)``: a user in
     auth.users and a token (of the default lifetime) signed as auth signs them."""
     return lambda nickname=None: mint(database_url, keys, nickname, ttl=keys.signer.settings.access_ttl_seconds)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[EmbeddedS3]:
+    """The embedded object store, answering a HEAD of a missing key with 403 as
+    S3 does for the image function's key (no s3:ListBucket)."""
+    server = EmbeddedS3(missing_key_status=403)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_server: EmbeddedS3) -> dict[str, str]:
+    """A new bucket on the embedded store, and the image settings' variables for it."""
+    bucket = f"eco2-test-{uuid.uuid4().hex[:12]}"
+    s3_server.create_bucket(bucket, ["http://localhost:5173"])
+    return s3_server.env(bucket)

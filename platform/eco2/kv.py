@@ -32,6 +32,12 @@ def oauth_state(state: str) -> str:
     return f"eco2:oauth-state:{state}"
 
 
+def image_upload(key: str) -> str:
+    """An upload URL handed out and not yet confirmed: channel, uploader, metadata,
+    content type; the URL's lifetime plus the callback's grace (eco2.image.uploads)."""
+    return f"eco2:image-upload:{key}"
+
+
 def rate_limit(bucket: str, client: str, window: int) -> str:
     """Requests from one client in one fixed window of one limit."""
     return f"eco2:rate:{bucket}:{client}:{window}"

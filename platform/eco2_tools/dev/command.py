@@ -13,7 +13,7 @@ from typing import Any
 from eco2 import migrate
 from eco2_tools.dev.gateway import Gateway
 from eco2_tools.dev.process import say
-from eco2_tools.embedded import EmbeddedPostgres, EmbeddedRedis
+from eco2_tools.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedS3
 from eco2_tools.functions import repo_root
 
 
@@ -23,11 +23,13 @@ class Backing:
 
     variable: str
     url: str
-    server: EmbeddedPostgres | EmbeddedRedis | None = None
+    server: EmbeddedPostgres | EmbeddedRedis | EmbeddedS3 | None = None
 
     def describe(self) -> str:
         if self.server is None:
             return f"${self.variable} (external)"
+        if isinstance(self.server, EmbeddedS3):
+            return f"{self.url} (embedded, objects in memory)"
         return f"{self.url} (embedded, data in {self.server.datadir})"
 
 
@@ -43,6 +45,27 @@ def _backing(variable: str, embedded: Callable[[], EmbeddedPostgres | EmbeddedRe
     say("gateway", f"starting {type(server).__name__} in {server.datadir}")
     server.start()
     return backing
+
+
+# The functions that read the upload bucket's settings (eco2.image.settings).
+UPLOAD_FUNCTIONS = ("image", "scan", "chat")
+DEV_BUCKET = "eco2-uploads"
+
+
+def _uploads(started: list[Backing], origins: list[str]) -> tuple[Backing, dict[str, str]]:
+    """$ECO2_IMAGE_BUCKET when it is set (a real bucket, with the developer's
+    AWS variables); otherwise the embedded object store, started here, with the
+    bucket made as Terraform makes it, and its variables for the functions."""
+    bucket = os.environ.get("ECO2_IMAGE_BUCKET")
+    if bucket:
+        return Backing("ECO2_IMAGE_BUCKET", bucket), {}
+    server = EmbeddedS3()
+    backing = Backing("ECO2_IMAGE_BUCKET", server.url, server)
+    started.append(backing)
+    say("gateway", "starting EmbeddedS3 (moto's S3 server)")
+    server.start()
+    server.create_bucket(DEV_BUCKET, origins)
+    return backing, server.env(DEV_BUCKET)
 
 
 def _dev_env(directory: Path, port: int) -> dict[str, str]:
@@ -72,8 +95,9 @@ def run(port: int, idle_seconds: float) -> None:
     """Serve every function on 127.0.0.1:``port`` until Ctrl-C or SIGTERM.
 
     Uses DATABASE_URL and REDIS_URL when set; otherwise starts an embedded
-    PostgreSQL and Redis with their data under ``.eco2/``. Everything started
-    here is stopped on the way out.
+    PostgreSQL and Redis with their data under ``.eco2/``. Uses the bucket
+    ECO2_IMAGE_BUCKET names when set; otherwise starts an embedded S3-compatible
+    store (in memory). Everything started here is stopped on the way out.
     """
     root = repo_root()
     # Until the event loop takes over, SIGTERM unwinds like Ctrl-C, so that the
@@ -84,6 +108,8 @@ def run(port: int, idle_seconds: float) -> None:
         data = root / ".eco2"
         database = _backing("DATABASE_URL", lambda: EmbeddedPostgres(data / "postgres"), started)
         redis = _backing("REDIS_URL", lambda: EmbeddedRedis(data / "redis"), started)
+        env = _dev_env(data / "keys", port)
+        uploads, upload_env = _uploads(started, env["ECO2_APP_ORIGINS"].split(","))
         applied = migrate.apply(database.url)
         say("gateway", f"migrations applied: {' '.join(applied) or 'none pending'}")
         gateway = Gateway(
@@ -93,9 +119,10 @@ def run(port: int, idle_seconds: float) -> None:
             idle_seconds,
             database_embedded=database.server is not None,
             redis_embedded=redis.server is not None,
-            env=_dev_env(data / "keys", port),
+            env=env,
+            function_env=dict.fromkeys(UPLOAD_FUNCTIONS, upload_env),
         )
-        asyncio.run(_serve(gateway, port, [database, redis]))
+        asyncio.run(_serve(gateway, port, [database, redis, uploads]))
     except KeyboardInterrupt:
         pass
     finally:
@@ -136,7 +163,7 @@ def _banner(gateway: Gateway, backing: list[Backing]) -> str:
         lines.append(f"  {fn.name:<10} {host:<36} {gateway.url}{fn.prefix}/")
     lines.append("")
     for service in backing:
-        lines.append(f"  {service.variable:<13} {service.describe()}")
+        lines.append(f"  {service.variable:<17} {service.describe()}")
     lines += [
         "",
         f"A function starts on its first request and stops after {gateway.idle_seconds:g} s idle;",

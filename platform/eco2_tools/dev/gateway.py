@@ -39,8 +39,11 @@ class Gateway:
 
     ``root`` holds ``functions/``; ``platform`` goes on the children's PYTHONPATH
     and its ``eco2/`` is watched; ``env`` is extra environment for every function
-    (dev keys), below the developer's own. ``start()`` serves on 127.0.0.1 (port
-    0: any free port, then see ``port``); ``stop()`` stops everything it started.
+    (dev keys), below the developer's own; ``function_env`` is extra environment
+    for named functions, above the developer's (the embedded object store's
+    key: a developer's own AWS variables must not sign for it). ``start()``
+    serves on 127.0.0.1 (port 0: any free port, then see ``port``); ``stop()``
+    stops everything it started.
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class Gateway:
         database_embedded: bool = False,
         redis_embedded: bool = False,
         env: Mapping[str, str] | None = None,
+        function_env: Mapping[str, Mapping[str, str]] | None = None,
         platform: Path = PLATFORM,
         watch: bool = True,
         ready_timeout: float = READY_TIMEOUT,
@@ -70,7 +74,7 @@ class Gateway:
         for spec in discover(self.root):
             self.functions[spec.name] = FunctionProcess(
                 spec,
-                self._child_env(spec, env or {}, database_url, redis_url),
+                self._child_env(spec, env or {}, database_url, redis_url, (function_env or {}).get(spec.name, {})),
                 ready_timeout=ready_timeout,
                 stop_grace=stop_grace,
             )
@@ -85,15 +89,17 @@ class Gateway:
         self._closing = asyncio.Event()
 
     def _child_env(
-        self, spec: FunctionSpec, extra: Mapping[str, str], database_url: str, redis_url: str
+        self, spec: FunctionSpec, extra: Mapping[str, str], database_url: str, redis_url: str,
+        own: Mapping[str, str],
     ) -> dict[str, str]:
-        """function.yaml's env (as the cluster sets it), ``extra``, the developer's, then ours."""
+        """function.yaml's env (as the cluster sets it), ``extra``, the developer's, ``own``, then ours."""
         paths = [str(self.platform), os.environ.get("PYTHONPATH")]
         pythonpath = os.pathsep.join(path for path in paths if path)
         return {
             **spec.spec.get("env", {}),
             **extra,
             **os.environ,
+            **own,
             "PYTHONPATH": pythonpath,
             "PYTHONUNBUFFERED": "1",  # log lines reach us as they are written
             "DATABASE_URL": database_url,
