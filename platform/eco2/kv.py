@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def denied_token(jti: str) -> str:
-    """A logged-out access token, until its expiry (eco2.tokens.deny)."""
+    """A logged-out access token, until its expiry plus the verifier's leeway (eco2.tokens.deny)."""
     return f"eco2:deny:{jti}"
 
 
