@@ -14,10 +14,11 @@ Why the window cannot fork a stolen token into a second session: every live
 token of a family is in the head generation, and the first of them to rotate
 moves the head on. A token whose generation is behind the head (a sibling
 whose twin rotated first), or a used token outside its window, is a reuse:
-the whole family is revoked and the access tokens it issued are denied. So
-whoever holds a sibling, the thief or the user, ends the other's branch, and
-the family with it, at the very next rotation; two chains never both go on.
-The window is counted from the first rotation and never extended.
+the whole family is revoked and the access tokens it issued are denied. So two
+branches never both go on: a rotation on either puts the other behind the
+head, and the other's next refresh ends the family. A thief holding a sibling
+keeps it only until the user's next refresh, as with any token stolen before
+its use. The window is counted from the first rotation and never extended.
 
 Every refusal gives the client the same message; the log keeps the reason.
 
