@@ -17,8 +17,8 @@ from eco2.tokens import ACCESS_COOKIE
 fn = Function("auth", "/api/v1/auth", settings=AuthSettings)
 
 REFRESH_COOKIE = "s_refresh"
-# The refresh cookie goes only to the auth routes; the access cookie everywhere.
-REFRESH_COOKIE_PATH = "/api/v1/auth"
+# The refresh and flow cookies go only to the auth routes; the access cookie everywhere.
+AUTH_COOKIE_PATH = "/api/v1/auth"
 # A login's per-flow secret: a browser holds it in this cookie (set when the
 # login starts, sent back with the provider's redirect to the callback), a
 # native client sends it back in this header. See eco2.auth.oauth.
@@ -114,13 +114,13 @@ def _cookie_options(settings: AuthSettings) -> dict[str, Any]:
 def _set_cookies(response: Response, pair: Any, settings: AuthSettings) -> None:
     common = _cookie_options(settings)
     response.set_cookie(ACCESS_COOKIE, pair.access_token, max_age=settings.access_ttl_seconds, path="/", **common)
-    response.set_cookie(REFRESH_COOKIE, pair.refresh_token, max_age=pair.refresh_ttl, path=REFRESH_COOKIE_PATH,
+    response.set_cookie(REFRESH_COOKIE, pair.refresh_token, max_age=pair.refresh_ttl, path=AUTH_COOKIE_PATH,
                         **common)
 
 
-def _json(model: BaseModel, status: int = 200) -> Response:
+def _json(model: BaseModel) -> Response:
     """A JSON answer that no cache keeps (it carries tokens or a flow's secret)."""
-    response = Response(model.model_dump_json(), status=status, content_type="application/json")
+    response = Response(model.model_dump_json(), content_type="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -163,7 +163,7 @@ def login(call: Call) -> Response:
         redirect=q.redirect_uri,
     )
     response = _json(Success[LoginData](data=LoginData.model_validate(started, from_attributes=True)))
-    response.set_cookie(FLOW_COOKIE, started.flow_secret, max_age=oauth.STATE_TTL, path=REFRESH_COOKIE_PATH,
+    response.set_cookie(FLOW_COOKIE, started.flow_secret, max_age=oauth.STATE_TTL, path=AUTH_COOKIE_PATH,
                         **_cookie_options(call.settings))
     return response
 
@@ -202,7 +202,7 @@ def callback(call: Call) -> Response:
         else:
             response = Response(status=302, headers={"Location": f"{record['origin']}/#/home"})
             _set_cookies(response, pair, call.settings)
-    response.delete_cookie(FLOW_COOKIE, path=REFRESH_COOKIE_PATH, domain=call.settings.cookie_domain)
+    response.delete_cookie(FLOW_COOKIE, path=AUTH_COOKIE_PATH, domain=call.settings.cookie_domain)
     return response
 
 
@@ -213,7 +213,8 @@ def dev_login(call: Call) -> Response:
 
     _limit(call, "dev-login")
     nickname = call.body.nickname
-    profile = Profile("dev", nickname.lower(), None, False, nickname, None, nickname)
+    profile = Profile(provider="dev", subject=nickname.lower(), email=None, email_verified=False,
+                      nickname=nickname, picture=None, name=nickname)
     return _reply(call, sessions.sign_in(call.db, call.settings, profile))
 
 
@@ -245,7 +246,7 @@ def logout(call: Call) -> Response:
                      call.request.cookies.get(REFRESH_COOKIE))
     response = _json(Success[LogoutData](data=LogoutData(message="Signed out.")))
     response.delete_cookie(ACCESS_COOKIE, path="/", domain=call.settings.cookie_domain)
-    response.delete_cookie(REFRESH_COOKIE, path=REFRESH_COOKIE_PATH, domain=call.settings.cookie_domain)
+    response.delete_cookie(REFRESH_COOKIE, path=AUTH_COOKIE_PATH, domain=call.settings.cookie_domain)
     return response
 
 

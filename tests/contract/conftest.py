@@ -16,17 +16,18 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from ..auth.fake_oauth import CLIENTS, FakeProvider
-from ..conftest import TEST_REDIS_DB, flushed_redis
+from ..conftest import TEST_REDIS_DB, flushed_redis, scratch_database, with_database
 from ..gateway.harness import RunningGateway
 from .app import App
 
-CONTRACT_REDIS_DB = TEST_REDIS_DB + 2  # kept for the module; the reliability tier has + 1
+CONTRACT_REDIS_DB = TEST_REDIS_DB + 2  # kept for the package; the reliability tier has + 1
 SHELL = b"<!doctype html><meta charset=utf-8><title>Eco2</title>"
 
 pytestmark = pytest.mark.slow
@@ -50,7 +51,7 @@ class _Shell(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def app_origin() -> Iterator[str]:
     """Where the app runs: its origin, as the browser and ECO2_APP_ORIGINS name it."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Shell)
@@ -63,14 +64,21 @@ def app_origin() -> Iterator[str]:
         server.server_close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def fake_provider() -> Iterator[FakeProvider]:
     with FakeProvider() as fake:
         yield fake
 
 
-@pytest.fixture(scope="module")
-def stack(database_url: str, redis_server: str, key_env: dict[str, str], fake_provider: FakeProvider,
+@pytest.fixture(scope="package")
+def contract_database(pg_server: str, template_database: str) -> Iterator[str]:
+    """A fresh, migrated database for the whole package (one stack for all its modules)."""
+    with scratch_database(pg_server, "eco2_contract", template_database) as name:
+        yield with_database(pg_server, name)
+
+
+@pytest.fixture(scope="package")
+def stack(contract_database: str, redis_server: str, key_env: dict[str, str], fake_provider: FakeProvider,
           app_origin: str) -> Iterator[RunningGateway]:
     port = free_port()
     env = {
@@ -86,7 +94,7 @@ def stack(database_url: str, redis_server: str, key_env: dict[str, str], fake_pr
     for provider, (client_id, secret) in CLIENTS.items():
         env[f"ECO2_OAUTH_{provider.upper()}_CLIENT_ID"] = client_id
         env[f"ECO2_OAUTH_{provider.upper()}_CLIENT_SECRET"] = secret
-    gateway = RunningGateway(port=port, database_url=database_url,
+    gateway = RunningGateway(port=port, database_url=contract_database,
                              redis_url=flushed_redis(redis_server, CONTRACT_REDIS_DB), env=env)
     try:
         yield gateway
@@ -110,8 +118,8 @@ def app(base: str, app_origin: str) -> Iterator[App]:
 @pytest.fixture
 def signed_in(app: App, fake_provider: FakeProvider) -> App:
     """The app after a Google sign-in, holding both cookies."""
-    fake_provider.next_user["google"] = {"id": f"g-{id(app)}", "name": "홍길동", "email": "gildong@example.com",
-                                         "verified": True}
+    fake_provider.next_user["google"] = {"id": f"g-{uuid.uuid4()}", "name": "홍길동", "verified": True,
+                                         "email": f"{uuid.uuid4().hex[:12]}@example.com"}
     back = app.login("google")
     assert back.status_code == 302 and back.headers["Location"] == f"{app.origin}/#/home", back.text
     assert app.cookie("s_access") and app.cookie("s_refresh")
