@@ -1,8 +1,8 @@
 """Cold start: from spawning a function's server to its first 200 on a real route.
 
 Each function and the hello-world baseline are started the same way
-(``python -m functions_framework --target handle --source ...``, same
-environment, same CPU), in turn, for several rounds after one discarded
+(``python -m eco2.serve`` with ``FUNCTION_SOURCE`` and ``FUNCTION_TARGET``, as the
+image runs them; same environment, same CPU), in turn, for several rounds after one discarded
 warm-up round (which compiles the .pyc files a fresh clone lacks). The
 breakdown of each start:
 

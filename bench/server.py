@@ -1,5 +1,5 @@
-"""Function servers: one function served by functions-framework in a process
-group of its own (started and stopped by :mod:`eco2_tools.serve`, as `eco2 dev`
+"""Function servers: one function served by `python -m eco2.serve` (functions-framework's
+server, as the image runs it) in a process group of its own (started and stopped by :mod:`eco2_tools.serve`, as `eco2 dev`
 does), plain HTTP requests to it, and the representative routes a run measures."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def function_source(name: str) -> Path:
 
 @dataclass
 class Server:
-    """One function served by functions-framework (gunicorn inside), in its own
+    """One function served by ``python -m eco2.serve`` (gunicorn inside), in its own
     process group, started the way `eco2 dev` and the cluster start it."""
 
     name: str
@@ -53,9 +53,10 @@ class Server:
         else:
             out = subprocess.PIPE
         self.started = time.perf_counter()
+        argv, variables = serve.command(self.source, self.port, python=PY, python_flags=self.python_flags)
         self.proc = subprocess.Popen(
-            serve.command(self.source, self.port, python=PY, python_flags=self.python_flags),
-            env=self.env,
+            argv,
+            env={**self.env, **variables},
             cwd=self.source.parent,
             stdin=subprocess.DEVNULL,
             stdout=out,

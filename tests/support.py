@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -23,6 +24,16 @@ def is_problem(result: Any, status: int | tuple[int, ...]) -> bool:
     statuses = status if isinstance(status, tuple) else (status,)
     return (result.status in statuses and result.content_type == PROBLEM
             and result.json.get("status") == result.status)
+
+
+def refused(port: int) -> bool:
+    """A TCP connection to 127.0.0.1:``port`` is refused (nothing listens: a
+    server that closed its listener on SIGTERM, say)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return False
+    except ConnectionRefusedError:
+        return True
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -29,6 +29,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from eco2_tools import serve
 from eco2_tools.functions import FunctionSpec, discover, repo_root
 
 MIGRATE = "migrate"
@@ -311,7 +312,7 @@ def build_context(
                 + [n for n in names if n in ("function.yaml", "requirements.txt")]
             ),
         )
-        command = ["python", "-m", "eco2.serve"]
+        command = ["python", "-m", serve.MODULE]
     else:
         command = ["python", "-m", "eco2.migrate"]
     if wheels:

@@ -44,6 +44,28 @@ def render(check: bool, digests: tuple[str, ...]) -> None:
 
 
 @click.command()
+@click.argument("name")
+def image(name: str) -> None:
+    """Where NAME's image goes, from knative/images.yaml, as KEY=VALUE lines:
+    repository, tag (the one to push besides the commit's) and ref (what
+    `eco2 render` writes into the Service). CD appends them to $GITHUB_OUTPUT."""
+    from eco2_tools import render as rendering
+    from eco2_tools.functions import repo_root
+
+    root = repo_root()
+    try:
+        images = rendering.read_images(root)
+        known = rendering.known_images(root)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if name not in known:
+        raise click.ClickException(f"no image {name!r} (known: {', '.join(sorted(known))})")
+    click.echo(f"repository={rendering.repository_for(name, images)}")
+    click.echo(f"tag={images['tag']}")
+    click.echo(f"ref={rendering.image_for(name, images)}")
+
+
+@click.command()
 @click.argument("name", required=False)
 @click.option(
     "--all", "build_all", is_flag=True, help="Every function, and the migration Job's image."
@@ -191,4 +213,4 @@ def traffic(name: str, split: tuple[str, ...], kube: Kube) -> None:
     )
 
 
-COMMANDS = [render, build, deploy, status, rollback, traffic]
+COMMANDS = [render, image, build, deploy, status, rollback, traffic]

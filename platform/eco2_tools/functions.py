@@ -31,6 +31,12 @@ class FunctionSpec:
     def target(self) -> str:
         return self.spec["entry"]["target"]
 
+    @property
+    def graceful_timeout(self) -> int | None:
+        """Seconds in-flight requests get after SIGTERM (``terminationGracePeriodSeconds``):
+        eco2.serve reads it as ECO2_GRACEFUL_TIMEOUT_SECONDS, in the cluster and in `eco2 dev`."""
+        return self.spec.get("terminationGracePeriodSeconds")
+
 
 @lru_cache(maxsize=1)
 def _validator() -> Any:

@@ -48,11 +48,21 @@ def read_images(root: Path) -> dict[str, Any]:
     return images
 
 
+def repository_for(name: str, images: Mapping[str, Any]) -> str:
+    """Where ``name``'s images are pushed (CD) and pulled from (the Services)."""
+    return f"{images['registry']}/eco2-{name}"
+
+
 def image_for(name: str, images: Mapping[str, Any]) -> str:
     """The image reference of ``name``: pinned by digest when one is known."""
-    repository = f"{images['registry']}/eco2-{name}"
+    repository = repository_for(name, images)
     digest = (images.get("digests") or {}).get(name)
     return f"{repository}@{digest}" if digest else f"{repository}:{images['tag']}"
+
+
+def known_images(root: Path) -> set[str]:
+    """The names with an image: every function, and the migration Job's."""
+    return {fn.name for fn in discover(root)} | {MIGRATE}
 
 
 def labels(name: str, component: str) -> dict[str, str]:
@@ -113,14 +123,9 @@ def service(fn: FunctionSpec, image: str) -> dict[str, Any]:
         pod_labels["eco2/egress-https"] = "true"  # selected by the allow-https NetworkPolicy
 
     env = [{"name": key, "value": value} for key, value in spec.get("env", {}).items()]
-    if "terminationGracePeriodSeconds" in spec:
+    if fn.graceful_timeout is not None:
         # eco2.serve gives gunicorn this graceful timeout (docs/deploy.md).
-        env.append(
-            {
-                "name": "ECO2_GRACEFUL_TIMEOUT_SECONDS",
-                "value": str(spec["terminationGracePeriodSeconds"]),
-            }
-        )
+        env.append({"name": "ECO2_GRACEFUL_TIMEOUT_SECONDS", "value": str(fn.graceful_timeout)})
     env += [_secret_env(entry) for entry in spec.get("secrets", [])]
 
     mounts: list[dict[str, Any]] = []
@@ -316,7 +321,7 @@ def record_digest(root: Path, name: str, digest: str) -> None:
     """Pin ``name``'s image to ``digest`` in knative/images.yaml (the rest of the file is kept)."""
     if not DIGEST.match(digest):
         raise ValueError(f"not a sha256 digest: {digest!r}")
-    known = {fn.name for fn in discover(root)} | {MIGRATE}
+    known = known_images(root)
     if name not in known:
         raise ValueError(f"no function {name!r} (known: {', '.join(sorted(known))})")
     import yaml

@@ -1,8 +1,13 @@
-"""Starting and stopping a function's process, as production does: one place
-for the dev gateway, the benchmarks and the tests that need a real server.
+"""Starting and stopping a function's process exactly as its image does: one
+place for the dev gateway, the benchmarks and the tests that need a real server.
 
-A function runs as ``python -m functions_framework --target handle --source
-functions/<name>/main.py`` (a gunicorn master and its worker), in a process
+The image runs ``python -m eco2.serve`` (functions-framework's gunicorn with a
+graceful timeout and a listener that closes on SIGTERM), configured by
+environment variables: ``FUNCTION_SOURCE`` and ``FUNCTION_TARGET`` (the
+Containerfile's), ``PORT`` (Knative's), ``ECO2_GRACEFUL_TIMEOUT_SECONDS``
+(rendered from function.yaml's ``terminationGracePeriodSeconds``), and
+``WORKERS``/``THREADS`` from function.yaml's env. :func:`command` gives the
+same command and variables for a local port. The process runs in a process
 group of its own (``start_new_session=True``), so that a stop reaches the
 worker too and Ctrl-C in a terminal reaches only the parent.
 """
@@ -17,16 +22,41 @@ import subprocess
 import sys
 from pathlib import Path
 
-STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
+MODULE = "eco2.serve"  # what the image's CMD runs (eco2_tools.build writes it)
+STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL when the caller names none
+KILL_MARGIN = 2.0  # past the function's own graceful timeout, as the kubelet's grace period is
 
 
-def command(source: Path | str, port: int, *, target: str = "handle", host: str | None = "127.0.0.1",
-            python: str = sys.executable, python_flags: tuple[str, ...] = ()) -> list[str]:
-    """The functions-framework command line serving ``target`` of ``source`` on ``port``."""
-    argv = [python, *python_flags, "-m", "functions_framework", "--target", target, "--source", str(source)]
+def command(
+    source: Path | str,
+    port: int,
+    *,
+    target: str = "handle",
+    host: str | None = "127.0.0.1",
+    graceful_timeout: int | None = None,
+    python: str = sys.executable,
+    python_flags: tuple[str, ...] = (),
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and the variables (to add to the environment) that serve
+    ``target`` of ``source`` on ``port`` as the image does.
+
+    ``graceful_timeout``: seconds requests in flight get after SIGTERM (None:
+    eco2.serve's default, gunicorn's 30 s). ``host`` None: eco2.serve's default.
+    """
+    env = {"FUNCTION_SOURCE": str(source), "FUNCTION_TARGET": target, "PORT": str(port)}
     if host is not None:
-        argv += ["--host", host]
-    return argv + ["--port", str(port)]
+        env["HOST"] = host
+    if graceful_timeout is not None:
+        env["ECO2_GRACEFUL_TIMEOUT_SECONDS"] = str(graceful_timeout)
+    return [python, *python_flags, "-m", MODULE], env
+
+
+def kill_after(graceful_timeout: int | None) -> float:
+    """How long a stop waits after SIGTERM before SIGKILL: the function's own
+    graceful timeout (eco2.serve's default when it has none) and a margin."""
+    from eco2.serve import DEFAULT_GRACEFUL_TIMEOUT
+
+    return float(graceful_timeout or DEFAULT_GRACEFUL_TIMEOUT) + KILL_MARGIN
 
 
 def signal_group(pgid: int, sig: signal.Signals) -> None:

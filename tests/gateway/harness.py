@@ -143,7 +143,8 @@ def group_members(pgid: int) -> list[int]:
 
 
 def function_children(source: str = "") -> list[int]:
-    """Our live child processes running functions-framework (on ``source``)."""
+    """Our live child processes serving a function (``python -m eco2.serve``, as the
+    image runs it), on a FUNCTION_SOURCE containing ``source``."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -154,9 +155,12 @@ def function_children(source: str = "") -> list[int]:
         try:
             with open(f"/proc/{entry}/cmdline", "rb") as f:
                 argv = f.read().decode(errors="replace").split("\0")
-        except FileNotFoundError:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                environ = f.read().decode(errors="replace").split("\0")
+        except (FileNotFoundError, ProcessLookupError):
             continue
-        if "functions_framework" in argv and any(source in arg for arg in argv):
+        sources = [v.split("=", 1)[1] for v in environ if v.startswith("FUNCTION_SOURCE=")]
+        if "eco2.serve" in argv and any(source in s for s in sources):
             found.append(int(entry))
     return found
 

@@ -35,10 +35,19 @@ def render(template: Path, **extra: Any) -> list[dict[str, Any]]:
 
 
 def tasks() -> list[tuple[Path, dict[str, Any]]]:
+    """Every task of every role, those inside a block's block/rescue/always too."""
+    def flatten(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for task in items or []:
+            if "block" in task:
+                out += flatten(task["block"] + task.get("rescue", []) + task.get("always", []))
+            else:
+                out.append(task)
+        return out
+
     found = []
     for path in sorted(ROLES.glob("*/tasks/*.yml")) + sorted(ROLES.glob("*/handlers/*.yml")):
-        for task in yaml.safe_load(path.read_text()) or []:
-            found.append((path, task))
+        found += [(path, task) for task in flatten(yaml.safe_load(path.read_text()))]
     return found
 
 
@@ -47,7 +56,7 @@ def test_site_runs_every_role_the_issue_names() -> None:
     roles = [role["role"] for play in plays for role in play["roles"]]
     assert roles == [
         "common", "containerd", "kubeadm", "data_node",
-        "calico", "knative_serving", "secrets", "helm", "argocd", "monitoring",
+        "calico", "secrets", "knative_serving", "helm", "argocd", "monitoring",
     ]
     assert sorted(p.name for p in ROLES.iterdir()) == sorted(roles)
 
@@ -90,17 +99,15 @@ def test_kubeadm_and_calico_use_one_pod_range() -> None:
     assert pool["cidr"] == str(pod) and pool["encapsulation"] == "VXLAN" and network["bgp"] == "Disabled"
 
 
-def test_argocd_syncs_the_production_overlay_with_this_domain() -> None:
-    (app,) = render(ROLES / "argocd/templates/application.yaml.j2", eco2_api_domain="api.example.org")
-    source = app["spec"]["source"]
-    assert source["path"] == "knative/overlays/prod"
+def test_argocd_syncs_the_production_overlay() -> None:
+    """The Application itself is knative/argocd/application.yaml; the argocd role
+    applies it with this deployment's values (tests/infra/test_deploy_path.py)."""
+    assert group_vars()["eco2_knative_overlay"] == "knative/overlays/prod"
+    app = yaml.safe_load((ROOT / "knative/argocd/application.yaml").read_text())
+    assert app["spec"]["source"]["path"] == "knative/overlays/prod"
     assert app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
-    (patch,) = source["kustomize"]["patches"]
-    assert patch["target"] == {"kind": "ConfigMap", "name": "config-domain"}
-    assert yaml.safe_load(patch["patch"]) == [{"op": "replace", "path": "/data", "value": {"api.example.org": ""}}]
     defaults = yaml.safe_load((ROLES / "knative_serving/defaults/main.yml").read_text())
     assert defaults["knative_serving_overlay_dir"].endswith("{{ eco2_knative_overlay }}")
-    assert group_vars()["eco2_knative_overlay"] == "knative/overlays/prod"
 
 
 def test_secrets_read_exactly_the_parameters_terraform_writes() -> None:
@@ -113,8 +120,8 @@ def test_secrets_read_exactly_the_parameters_terraform_writes() -> None:
 
 
 def test_every_secret_task_hides_its_values() -> None:
-    secret = re.compile(r"secrets_ssm\[|ssm_parameter|_password\b|join_command")
+    secret = re.compile(r"secrets_ssm\[|ssm_parameter|secrets_definitions|_password\b|join_command")
     handling = [(path, task) for path, task in tasks() if secret.search(yaml.safe_dump({**task, "name": ""}))]
-    assert len(handling) >= 8
+    assert len(handling) >= 6
     for path, task in handling:
         assert task.get("no_log") is True or task.get("diff") is False, f"{path}: {task['name']}"

@@ -3,22 +3,23 @@
 Knative sends SIGTERM when it scales a pod away. Requests in flight must
 finish within the grace period (function.yaml's terminationGracePeriodSeconds,
 given to gunicorn as ECO2_GRACEFUL_TIMEOUT_SECONDS) and new connections must
-be refused, not half-served. The dev gateway's half (stopping an idle
-function) is not covered here.
+be refused, not half-served. The dev gateway's half (stopping a function
+with a request in flight) is tests/gateway/test_graceful.py.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from eco2_tools import serve as launch
+
+from ..support import refused
 from .support import free_port, get, start, wait_http
 
 FIXTURE = Path(__file__).parent / "fixtures" / "slow" / "main.py"
@@ -27,19 +28,17 @@ PLATFORM = Path(__file__).resolve().parents[2] / "platform"
 
 def serve(tmp_path: Path, grace: str) -> tuple[object, int, Path]:
     port = free_port()
+    argv, variables = launch.command(FIXTURE, port)  # as the image and eco2 dev run it
     env = {
         **os.environ,
+        **variables,
         "PYTHONPATH": str(PLATFORM),
-        "FUNCTION_TARGET": "handle",
-        "FUNCTION_SOURCE": str(FIXTURE),
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
         "THREADS": "4",
         "ECO2_GRACEFUL_TIMEOUT_SECONDS": grace,
         "SLOW_STARTED": str(tmp_path / "started"),
     }
     log = tmp_path / "server.log"
-    process = start([sys.executable, "-m", "eco2.serve"], env, tmp_path, log)
+    process = start(argv, env, tmp_path, log)
     wait_http(f"http://127.0.0.1:{port}/", process, log)
     return process, port, log
 
@@ -50,14 +49,6 @@ def slow_request(port: int, seconds: float, result: dict) -> None:
     except Exception as exc:  # noqa: BLE001 - the test inspects what happened
         result["error"] = exc
     result["at"] = time.monotonic()
-
-
-def refused(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return False
-    except ConnectionRefusedError:
-        return True
 
 
 def wait_started(tmp_path: Path) -> None:
@@ -106,14 +97,9 @@ def test_the_grace_period_bounds_the_wait(tmp_path: Path, grace: str) -> None:
 
 
 def test_a_bad_grace_period_stops_the_process_naming_the_variable(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(PLATFORM),
-        "ECO2_GRACEFUL_TIMEOUT_SECONDS": "soon",
-        "FUNCTION_TARGET": "handle",
-        "FUNCTION_SOURCE": str(FIXTURE),
-    }
+    argv, variables = launch.command(FIXTURE, free_port())
+    env = {**os.environ, **variables, "PYTHONPATH": str(PLATFORM), "ECO2_GRACEFUL_TIMEOUT_SECONDS": "soon"}
     log = tmp_path / "server.log"
-    process = start([sys.executable, "-m", "eco2.serve"], env, tmp_path, log)
+    process = start(argv, env, tmp_path, log)
     assert process.wait(30) == 78
     assert "ECO2_GRACEFUL_TIMEOUT_SECONDS must be an integer" in log.read_text()

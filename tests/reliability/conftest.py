@@ -1,7 +1,7 @@
 """The reliability tier: fuzzing, faults and the security regression set.
 
-Every test here runs the functions as production does (``functions_framework``
-loading ``main.py``) on real PostgreSQL and Redis; the fault tests start
+Every test here runs the functions as production does (``python -m eco2.serve``,
+functions-framework loading ``main.py``) on real PostgreSQL and Redis; the fault tests start
 servers of their own so that they can stop them. Each test module records what
 it checked and what it found with :func:`report`, and the whole tier prints
 that at the end of the run (``make test``, ``make fuzz``).

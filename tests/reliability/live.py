@@ -1,4 +1,4 @@
-"""A function served by a real functions-framework process (gunicorn inside), for
+"""A function served by a real process (python -m eco2.serve, gunicorn inside), for
 what the in-process client cannot send: raw bytes on a socket, chunked bodies,
 header lines it refuses to build."""
 
@@ -23,9 +23,10 @@ def serve(name: str, env: dict[str, str]) -> Iterator[int]:
     """``functions/<name>`` on a free port, as the gateway starts it; yields the port."""
     port = free_port()
     source = ROOT / "functions" / name / "main.py"
+    argv, variables = process.command(source, port)
     proc = subprocess.Popen(
-        process.command(source, port),
-        env={**os.environ, "PYTHONPATH": str(ROOT / "platform"), **env},
+        argv,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "platform"), **env, **variables},
         cwd=source.parent, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )

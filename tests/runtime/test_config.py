@@ -48,11 +48,9 @@ def test_bad_value_names_the_variable(name: str, value: str, capsys: pytest.Capt
 
 
 def test_bad_value_stops_the_function_process() -> None:
-    """Served as in production: functions-framework exits before listening."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "platform"), "ECO2_MAX_BODY_BYTES": "nope"}
-    done = subprocess.run(
-        serve.command(FIXTURE, 0, host=None),
-        env=env, capture_output=True, text=True, timeout=60,
-    )
+    """Served as in production (python -m eco2.serve): the process exits before listening."""
+    argv, variables = serve.command(FIXTURE, 0, host=None)
+    env = {**os.environ, **variables, "PYTHONPATH": str(ROOT / "platform"), "ECO2_MAX_BODY_BYTES": "nope"}
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 78
     assert "ECO2_MAX_BODY_BYTES" in done.stderr

@@ -56,7 +56,7 @@ class Gateway:
         platform: Path = PLATFORM,
         watch: bool = True,
         ready_timeout: float = READY_TIMEOUT,
-        stop_grace: float = STOP_GRACE,
+        stop_grace: float | None = STOP_GRACE,
     ) -> None:
         self.root = Path(root).resolve()
         self.platform = Path(platform).resolve()

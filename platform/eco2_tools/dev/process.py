@@ -20,7 +20,9 @@ from eco2_tools.embedded import free_port
 from eco2_tools.functions import FunctionSpec
 
 READY_TIMEOUT = 30.0  # seconds a cold start may take before held requests get a 503
-STOP_GRACE = serve.STOP_GRACE  # seconds between SIGTERM and SIGKILL
+# Seconds between SIGTERM and SIGKILL; None: the function's graceful timeout and a
+# margin, as the kubelet waits the pod's grace period (serve.kill_after).
+STOP_GRACE: float | None = None
 PROBE_INTERVAL = 0.02  # seconds between readiness probes during a cold start
 OUTPUT_LINE_LIMIT = 1 << 20  # longest child output line relayed
 
@@ -52,14 +54,14 @@ class FunctionProcess:
         env: dict[str, str],
         *,
         ready_timeout: float = READY_TIMEOUT,
-        stop_grace: float = STOP_GRACE,
+        stop_grace: float | None = STOP_GRACE,
     ) -> None:
         self.spec = spec
         self.name = spec.name
         self.prefix = spec.prefix
         self.env = env
         self.ready_timeout = ready_timeout
-        self.stop_grace = stop_grace
+        self.stop_grace = serve.kill_after(spec.graceful_timeout) if stop_grace is None else stop_grace
         self.state: State = "cold"
         self.port: int | None = None
         self.cold_start_ms: float | None = None
@@ -78,8 +80,14 @@ class FunctionProcess:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-    def command(self, port: int) -> list[str]:
-        return serve.command(self.spec.source, port, target=self.spec.target)
+    def command(self, port: int) -> tuple[list[str], dict[str, str]]:
+        """The command line and environment of the process, as the image runs it
+        (``python -m eco2.serve`` with function.yaml's graceful timeout)."""
+        argv, variables = serve.command(
+            self.spec.source, port, target=self.spec.target,
+            graceful_timeout=self.spec.graceful_timeout,
+        )
+        return argv, {**self.env, **variables}
 
     def status(self) -> dict[str, Any]:
         return {
@@ -131,10 +139,11 @@ class FunctionProcess:
 
     async def _spawn(self, session: aiohttp.ClientSession) -> int:
         port = free_port()
+        argv, env = self.command(port)
         spawned = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
-            *self.command(port),
-            env=self.env,
+            *argv,
+            env=env,
             cwd=self.spec.directory,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
