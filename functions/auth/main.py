@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -17,19 +17,45 @@ from eco2.tokens import ACCESS_COOKIE
 fn = Function("auth", "/api/v1/auth", settings=AuthSettings)
 
 REFRESH_COOKIE = "s_refresh"
-# The refresh cookie goes only to the auth routes; the access cookie everywhere.
-REFRESH_COOKIE_PATH = "/api/v1/auth"
+# The refresh and flow cookies go only to the auth routes; the access cookie everywhere.
+AUTH_COOKIE_PATH = "/api/v1/auth"
+# A login's per-flow secret: a browser holds it in this cookie (set when the
+# login starts, sent back with the provider's redirect to the callback), a
+# native client sends it back in this header. See eco2.auth.oauth.
+FLOW_COOKIE = "s_flow"
+FLOW_HEADER = "X-Eco2-Flow"
+# The app says where it runs with this header (or frontend_origin) when it
+# starts a login, as it did with the original backend.
+FRONTEND_ORIGIN_HEADER = "X-Frontend-Origin"
+
+T = TypeVar("T")
 
 
-class LoginStart(BaseModel):
+class Success(BaseModel, Generic[T]):
+    """The original backend's envelope, which the released app reads on the
+    routes that had it: ``{success: true, data: {...}}``."""
+
+    success: Literal[True] = True
+    data: T
+
+
+class LoginData(BaseModel):
     provider: str
     state: str
     authorization_url: str
-    expires_at: int
+    expires_at: datetime = Field(description="ISO 8601, when the login's state expires")
+    flow_secret: str = Field(description="A native client sends it back in the X-Eco2-Flow header of the "
+                                         "callback; a browser holds it in the s_flow cookie")
 
 
 class LoginQuery(BaseModel):
     return_to: str | None = Field(None, max_length=2048, description="An allowed app origin to return to.")
+    frontend_origin: str | None = Field(None, max_length=2048,
+                                        description="The original's name for return_to (as is X-Frontend-Origin).")
+    redirect_uri: str | None = Field(None, max_length=2048,
+                                     description="This function's callback URL, under an allowed public URL.")
+    scope: str | None = Field(None, max_length=512, description="Accepted; eco2 asks each provider for its own scopes.")
+    device_id: str | None = Field(None, max_length=120, description="Accepted for the original's clients; not used.")
 
 
 class CallbackQuery(BaseModel):
@@ -55,8 +81,13 @@ class Tokens(BaseModel):
     user_id: UUID
 
 
+class LogoutData(BaseModel):
+    message: str
+
+
 class User(BaseModel):
     id: UUID
+    username: str | None
     nickname: str | None
     email: str | None
     profile_image_url: str | None
@@ -76,27 +107,39 @@ def _limit(call: Call, bucket: str) -> None:
     ratelimit.hit(call.redis, bucket, client, call.settings.rate_limit_per_minute)
 
 
+def _cookie_options(settings: AuthSettings) -> dict[str, Any]:
+    return {"domain": settings.cookie_domain, "secure": settings.env != "dev", "httponly": True, "samesite": "Lax"}
+
+
 def _set_cookies(response: Response, pair: Any, settings: AuthSettings) -> None:
-    common = {"domain": settings.cookie_domain, "secure": settings.env != "dev", "httponly": True,
-              "samesite": "Lax"}
+    common = _cookie_options(settings)
     response.set_cookie(ACCESS_COOKIE, pair.access_token, max_age=settings.access_ttl_seconds, path="/", **common)
-    response.set_cookie(REFRESH_COOKIE, pair.refresh_token, max_age=pair.refresh_ttl, path=REFRESH_COOKIE_PATH,
+    response.set_cookie(REFRESH_COOKIE, pair.refresh_token, max_age=pair.refresh_ttl, path=AUTH_COOKIE_PATH,
                         **common)
 
 
+def _json(model: BaseModel) -> Response:
+    """A JSON answer that no cache keeps (it carries tokens or a flow's secret)."""
+    response = Response(model.model_dump_json(), content_type="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _reply(call: Call, pair: Any) -> Response:
-    """Tokens as JSON (never cached), and as cookies for browsers."""
-    body = Tokens(
+    """Tokens as JSON, and as cookies for browsers."""
+    response = _json(Tokens(
         access_token=pair.access_token,
         expires_in=call.settings.access_ttl_seconds,
         refresh_token=pair.refresh_token,
         refresh_expires_in=pair.refresh_ttl,
         user_id=pair.user_id,
-    )
-    response = Response(body.model_dump_json(), content_type="application/json")
-    response.headers["Cache-Control"] = "no-store"
+    ))
     _set_cookies(response, pair, call.settings)
     return response
+
+
+def _wants_json(call: Call) -> bool:
+    return "application/json" in call.request.headers.get("Accept", "").lower()
 
 
 @fn.get("/.well-known/jwks.json", response=Jwks, cache="public, max-age=300")
@@ -107,54 +150,78 @@ def jwks(call: Call) -> dict[str, Any]:
     return {"keys": [{k: v for k, v in key.items() if k != "d"} for key in load_jwks(call.settings)["keys"]]}
 
 
-@fn.get("/{provider}", query=LoginQuery, response=LoginStart)
-def login(call: Call) -> dict[str, Any]:
-    """Start a social login: returns the provider's authorization URL."""
+@fn.get("/{provider}", query=LoginQuery, response=Success[LoginData])
+def login(call: Call) -> Response:
+    """Start a social login: the provider's authorization URL, and the flow's secret."""
     from eco2.auth import oauth
 
     _limit(call, "login")
-    return oauth.begin(call.settings, call.redis, call.params["provider"], call.query.return_to)
+    q: LoginQuery = call.query
+    started = oauth.begin(
+        call.settings, call.redis, call.params["provider"],
+        return_to=q.return_to or q.frontend_origin or call.request.headers.get(FRONTEND_ORIGIN_HEADER),
+        redirect=q.redirect_uri,
+    )
+    response = _json(Success[LoginData](data=LoginData.model_validate(started, from_attributes=True)))
+    response.set_cookie(FLOW_COOKIE, started.flow_secret, max_age=oauth.STATE_TTL, path=AUTH_COOKIE_PATH,
+                        **_cookie_options(call.settings))
+    return response
 
 
 @fn.get("/{provider}/callback", query=CallbackQuery, response=Tokens)
 def callback(call: Call) -> Response:
-    """The provider sends the browser back here with a code: sign the user in."""
+    """The provider sends the browser back here with a code: sign the user in.
+
+    The flow must be this client's: the s_flow cookie (a browser) or the
+    X-Eco2-Flow header (a native client). Browsers go back to the app, to
+    ``/#/home`` or ``/login?error=<slug>``; ``Accept: application/json`` gets
+    the tokens, or the problem, as JSON.
+    """
     from eco2.auth import oauth, sessions
 
     _limit(call, "callback")
     name = call.params["provider"]
     oauth.provider(call.settings, name)  # 404 for an unknown provider before touching state
-    record = oauth.take_state(call.redis, call.query.state, name)
-    json_reply = "application/json" in call.request.headers.get("Accept", "").lower()
+    record: dict[str, Any] | None = None
     try:
+        record = oauth.take_state(call.redis, call.query.state, name)
+        oauth.check_flow(record, call.request.cookies.get(FLOW_COOKIE), call.request.headers.get(FLOW_HEADER))
         if call.query.error or not call.query.code:
             raise Problem(401, "The provider did not authorize the sign-in.", slug="provider-denied")
         token = oauth.exchange(call.settings, name, call.query.code, record)
         pair = sessions.sign_in(call.db, call.settings, oauth.profile(call.settings, name, token))
     except Problem as problem:
-        if json_reply:
+        if _wants_json(call):
             raise
-        # The state was ours, so its origin is trusted: send the browser back.
-        return Response(status=302, headers={"Location": f"{record['origin']}/login?error={problem.slug}"})
-    if json_reply:
-        return _reply(call, pair)
-    response = Response(status=302, headers={"Location": f"{record['origin']}/#/home"})
-    _set_cookies(response, pair, call.settings)
+        # The origin of a state we issued is trusted; without one, the default.
+        origin = record["origin"] if record else oauth.allowed_return(call.settings, None)
+        response = Response(status=302, headers={"Location": f"{origin}/login?error={problem.slug}"})
+    else:
+        if _wants_json(call):
+            response = _reply(call, pair)
+        else:
+            response = Response(status=302, headers={"Location": f"{record['origin']}/#/home"})
+            _set_cookies(response, pair, call.settings)
+    response.delete_cookie(FLOW_COOKIE, path=AUTH_COOKIE_PATH, domain=call.settings.cookie_domain)
     return response
 
 
-@fn.post("/dev/login", body=DevLogin, response=Tokens)
 def dev_login(call: Call) -> Response:
-    """Local development only (ECO2_ENV=dev): tokens for a user by nickname."""
+    """Local development only: tokens for a user by nickname."""
     from eco2.auth import sessions
     from eco2.auth.oauth import Profile
 
-    if call.settings.env != "dev":
-        raise problems.no_route(call.request.path)
     _limit(call, "dev-login")
     nickname = call.body.nickname
-    profile = Profile("dev", nickname.lower(), None, False, nickname, None)
+    profile = Profile(provider="dev", subject=nickname.lower(), email=None, email_verified=False,
+                      nickname=nickname, picture=None, name=nickname)
     return _reply(call, sessions.sign_in(call.db, call.settings, profile))
+
+
+# Outside ECO2_ENV=dev the route does not exist at all: no validation, no
+# OpenAPI entry, the 404 of any unknown path.
+if fn.settings.env == "dev":
+    fn.post("/dev/login", body=DevLogin, response=Tokens)(dev_login)
 
 
 @fn.post("/refresh", body=RefreshRequest, optional_body=True, response=Tokens)
@@ -165,11 +232,11 @@ def refresh(call: Call) -> Response:
     _limit(call, "refresh")
     presented = (call.body.refresh_token if call.body else None) or call.request.cookies.get(REFRESH_COOKIE)
     if not presented:
-        raise Problem(401, "A refresh token is required.", slug="unauthorized")
+        raise Problem(401, "A refresh token is required.", slug="refresh-refused")
     return _reply(call, sessions.renew(call.db, call.redis, call.settings, presented))
 
 
-@fn.post("/logout", status=204)
+@fn.post("/logout", response=Success[LogoutData])
 def logout(call: Call) -> Response:
     """End the session: deny the access token, revoke its refresh family."""
     from eco2 import tokens
@@ -177,9 +244,9 @@ def logout(call: Call) -> Response:
 
     sessions.log_out(call.db, call.redis, call.settings, tokens.bearer_token(call),
                      call.request.cookies.get(REFRESH_COOKIE))
-    response = Response(status=204)
+    response = _json(Success[LogoutData](data=LogoutData(message="Signed out.")))
     response.delete_cookie(ACCESS_COOKIE, path="/", domain=call.settings.cookie_domain)
-    response.delete_cookie(REFRESH_COOKIE, path=REFRESH_COOKIE_PATH, domain=call.settings.cookie_domain)
+    response.delete_cookie(REFRESH_COOKIE, path=AUTH_COOKIE_PATH, domain=call.settings.cookie_domain)
     return response
 
 

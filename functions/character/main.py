@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from eco2 import Call, Function
 
@@ -19,6 +19,10 @@ class CatalogEntry(BaseModel):
     items: list[str]
     tip: str
     default: bool
+    # The original's fields, which the released app reads.
+    type: str = Field(description="The item types it stands for, comma-separated (the original's type)")
+    dialog: str = Field(description="What the character says: its tip")
+    match: str = Field(description="The middle category it matches; the mascot's label for the mascot")
 
 
 class CharacterStatus(BaseModel):

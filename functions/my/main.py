@@ -28,6 +28,8 @@ class PointsSummary(BaseModel):
 
 class Profile(BaseModel):
     user_id: UUID
+    username: str = Field(description="The name the sign-in provider gives (the original's username), "
+                                      "else the nickname")
     nickname: str
     phone_number: str | None
     email: str | None
@@ -95,8 +97,11 @@ class ScanPage(BaseModel):
 
 
 class OwnedCharacter(BaseModel):
+    id: UUID
     code: str
     name: str
+    type: str = Field(description="The catalog's item string (the original's type)")
+    dialog: str
     category: str | None
     items: list[str]
     tip: str
@@ -106,6 +111,7 @@ class OwnedCharacter(BaseModel):
 class Ownership(BaseModel):
     code: str
     name: str
+    character_name: str = Field(description="The character's name, as the original answered")
     owned: bool
     acquired_at: datetime | None
 
@@ -155,10 +161,10 @@ def delete(call: Call) -> None:
 
     # Revoke first: if Redis cannot answer, nothing is deleted (503), and a
     # deletion never leaves the user's tokens working.
-    tokens.revoke_all(call.redis, call.user.id, call.settings.access_ttl_seconds)
+    tokens.revoke_all(call.redis, call.user.id, call.settings)
     with call.db.transaction() as conn:
         live = profiles.delete_account(conn, call.user.id)
-    tokens.deny(call.redis, live + [(call.user.jti, call.user.exp)])
+    tokens.deny(call.redis, live + [(call.user.jti, call.user.exp)], call.settings)
 
 
 @fn.get("/me/points", auth=True, response=PointsSummary)
@@ -204,20 +210,23 @@ def my_characters(call: Call) -> list[dict[str, Any]]:
     with call.db.read() as conn:
         _existing(conn, call.user.id)
         owned = catalog.owned(conn, call.user.id)
-    return [{**vars(c), "acquired_at": owned[c.code]} for c in catalog.characters() if c.code in owned]
+    shown = OwnedCharacter.model_fields.keys() - {"acquired_at"}  # the catalog's attributes
+    return [{**{name: getattr(c, name) for name in shown}, "acquired_at": owned[c.code]}
+            for c in catalog.characters() if c.code in owned]
 
 
 @fn.get("/me/characters/{code}/ownership", auth=True, response=Ownership)
 def ownership(call: Call) -> Ownership:
-    """Whether the user owns one character."""
+    """Whether the user owns one character, named by its code or its name (페티)."""
     from eco2.character import catalog
 
-    character = catalog.by_code(call.params["code"])
+    character = catalog.by_code_or_name(call.params["code"])
     if character is None:
         raise problems.not_found("No such character.")
     with call.db.read() as conn:
         acquired = catalog.owned(conn, call.user.id).get(character.code)
-    return Ownership(code=character.code, name=character.name, owned=acquired is not None, acquired_at=acquired)
+    return Ownership(code=character.code, name=character.name, character_name=character.name,
+                     owned=acquired is not None, acquired_at=acquired)
 
 
 handle = fn.build()

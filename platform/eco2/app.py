@@ -115,6 +115,9 @@ class Function:
         self._import_ms = _process_age_ms()
         self.route("GET", "/healthz", absolute=True, response=Health, summary="Liveness")(healthz)
         self.route("GET", "/readyz", absolute=True, response=Health, summary="Readiness")(readyz)
+        # The original backend's probe paths, which its manifests and the ALB use.
+        self.route("GET", "/health", absolute=True, response=Health, summary="Liveness (the original's path)")(health)
+        self.route("GET", "/ready", absolute=True, response=Health, summary="Readiness (the original's path)")(ready)
         self.route("GET", "/openapi.json", summary="This function's OpenAPI document")(openapi_document)
         self.route("GET", "/session", auth=True, response=Session, summary="The caller's verified token")(session)
 
@@ -495,6 +498,16 @@ def readyz(call: Call) -> dict[str, str]:
     """Ready: start-up finished. Waits on no peer and no database on purpose:
     a cold start is as long as the slowest thing readiness waits for."""
     return {"status": "ready", "function": call.function.name}
+
+
+def health(call: Call) -> dict[str, str]:
+    """:func:`healthz` at the original backend's probe path."""
+    return healthz(call)
+
+
+def ready(call: Call) -> dict[str, str]:
+    """:func:`readyz` at the original backend's probe path."""
+    return readyz(call)
 
 
 def session(call: Call) -> dict[str, Any]:

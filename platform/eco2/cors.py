@@ -3,13 +3,19 @@
 Only origins listed in ``ECO2_CORS_ORIGINS`` get ``Access-Control-Allow-*``
 headers (with credentials, so never ``*``); any other origin gets none and the
 browser blocks the response.
+
+The allowed request headers are those eco2's clients and the released app
+send: ``X-Frontend-Origin`` is the app's login call's. The exposed ones are
+those a script needs to read: the next page (``Link``), when to retry
+(``Retry-After``) and the request id to report.
 """
 
 from __future__ import annotations
 
 from werkzeug.wrappers import Request, Response
 
-ALLOW_HEADERS = "Authorization, Content-Type, X-Request-Id"
+ALLOW_HEADERS = "Authorization, Content-Type, X-Request-Id, X-Frontend-Origin"
+EXPOSE_HEADERS = "Link, Retry-After, X-Request-Id"
 MAX_AGE = "600"
 
 
@@ -34,4 +40,4 @@ def decorate(request: Request, response: Response, allowed: list[str]) -> None:
     if origin and origin in allowed:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Credentials"] = "true"
-        response.headers["Access-Control-Expose-Headers"] = "X-Request-Id, Retry-After"
+        response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def denied_token(jti: str) -> str:
-    """A logged-out access token, until its expiry (eco2.tokens.deny)."""
+    """A logged-out access token, until its expiry plus the verifier's leeway (eco2.tokens.deny)."""
     return f"eco2:deny:{jti}"
 
 
@@ -28,7 +28,8 @@ def user_revoked_before(user_id: str) -> str:
 
 
 def oauth_state(state: str) -> str:
-    """A pending social login: provider, PKCE verifier, nonce, return origin; 10 minutes, single use."""
+    """A pending social login: provider, PKCE verifier, nonce, return origin, redirect URI,
+    the SHA-256 of the flow's secret; 10 minutes, single use."""
     return f"eco2:oauth-state:{state}"
 
 

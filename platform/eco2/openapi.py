@@ -45,6 +45,13 @@ PROBLEM_SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        # The original backend's error shape, as extension members.
+        "success": {"const": False},
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        },
     },
 }
 

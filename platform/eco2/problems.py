@@ -8,6 +8,8 @@ from typing import Any
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:eco2:problem:"
+# Slugs whose code in the original backend's error shape is not their own name.
+ORIGINAL_CODES = {"validation": "VALIDATION_ERROR", "internal": "INTERNAL_SERVER_ERROR"}
 
 
 class Problem(Exception):
@@ -16,6 +18,10 @@ class Problem(Exception):
     ``slug`` names the problem type (``urn:eco2:problem:<slug>``); without it the
     type is ``about:blank`` and the title is the status phrase, as RFC 9457 says.
     ``errors`` carries field-level details for validation problems.
+
+    Every body also carries two extension members (RFC 9457 section 3.2) in
+    the original backend's error shape, which its released app was written
+    against: ``success: false`` and ``error: {code, message}``.
     """
 
     def __init__(
@@ -48,7 +54,19 @@ class Problem(Exception):
             doc["instance"] = instance
         if self.errors is not None:
             doc["errors"] = self.errors
+        doc["success"] = False
+        doc["error"] = {"code": self.code, "message": self.detail or self.title}
         return doc
+
+    @property
+    def code(self) -> str:
+        """The original's error code: the slug, or else the status phrase, in
+        upper snake case (``invalid-state`` -> ``INVALID_STATE``, 404 -> ``NOT_FOUND``);
+        the original's own names where they differ."""
+        if self.slug in ORIGINAL_CODES:
+            return ORIGINAL_CODES[self.slug]
+        name = self.slug or HTTPStatus(self.status).phrase
+        return "_".join(name.replace("-", " ").replace("'", "").upper().split())
 
     def to_json(self, instance: str | None = None) -> bytes:
         return json.dumps(self.body(instance), ensure_ascii=False).encode()

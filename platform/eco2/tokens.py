@@ -168,17 +168,26 @@ def authenticate(call: "Call") -> Principal:
     return verifier(call.settings).verify(call)
 
 
-def deny(redis: Any, tokens: list[tuple[str, int]]) -> None:
-    """Put access tokens (jti, exp) on the denylist until they would expire anyway."""
+# Beyond the verifier's leeway, a revocation outlives the token by this much
+# more, for clock differences between the pod that revokes and the one that
+# verifies.
+REVOCATION_MARGIN = 60
+
+
+def deny(redis: Any, tokens: list[tuple[str, int]], settings: "Settings") -> None:
+    """Put access tokens (jti, exp) on the denylist for as long as a verifier
+    would still accept them: until ``exp`` plus the leeway (and a margin)."""
     now = int(time.time())
     with redis.pipeline(transaction=False) as pipe:
         for jti, exp in tokens:
-            ttl = exp - now + 60  # outlive the verifier's leeway
+            ttl = exp + settings.jwt_leeway_seconds + REVOCATION_MARGIN - now
             if ttl > 0:
                 pipe.set(kv.denied_token(jti), b"1", ex=ttl)
         pipe.execute()
 
 
-def revoke_all(redis: Any, user_id: str, access_ttl: int) -> None:
-    """Refuse every access token issued to ``user_id`` up to now."""
-    redis.set(kv.user_revoked_before(user_id), int(time.time()), ex=access_ttl + 120)
+def revoke_all(redis: Any, user_id: str, settings: "Settings") -> None:
+    """Refuse every access token issued to ``user_id`` up to now, for as long as
+    any of them could still be accepted: the access TTL plus the leeway (and a margin)."""
+    ttl = settings.access_ttl_seconds + settings.jwt_leeway_seconds + REVOCATION_MARGIN
+    redis.set(kv.user_revoked_before(user_id), int(time.time()), ex=ttl)

@@ -50,14 +50,16 @@ class Flow:
         self.auth, self.fake = auth, fake
 
     def start(self, provider: str, **query: str) -> Result:
+        """Our start route; its answer's ``data`` (the original's envelope) is the login."""
         return self.auth.get(f"/api/v1/auth/{provider}", query=query or None)
 
     def authorize(self, provider: str, user: dict[str, Any], **query: str) -> dict[str, str]:
-        """The provider's redirect back to us: {'code', 'state'}."""
+        """The provider's redirect back to us: {'code', 'state'}. The flow's
+        cookie stays in the client's cookie jar, as a browser keeps it."""
         started = self.start(provider, **query)
         assert started.status == 200, started.body
         self.fake.next_user[provider] = user
-        reply = httpx.get(started.json["authorization_url"], follow_redirects=False)
+        reply = httpx.get(started.json["data"]["authorization_url"], follow_redirects=False)
         assert reply.status_code == 302
         back = urlsplit(reply.headers["Location"])
         assert back.path == f"/api/v1/auth/{provider}/callback"

@@ -4,8 +4,9 @@ It speaks the three shapes eco2 signs in with: Google (OIDC userinfo), Kakao
 (``kakao_account``) and Naver (``resultcode``/``response``). ``authorize``
 answers with a redirect carrying a code, as a provider does after the user
 agrees; ``token`` checks client credentials, redirect URI and the PKCE
-verifier against the challenge it saw; ``userinfo`` returns the profile the
-test queued for that code.
+verifier against the challenge it saw, and for the OpenID Connect providers
+(Google, Kakao) adds an ID token carrying the authorization request's nonce;
+``userinfo`` returns the profile the test queued for that code.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ import hashlib
 import json
 import secrets
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import jwt
+
 CLIENTS = {p: (f"{p}-client", f"{p}-secret") for p in ("google", "kakao", "naver")}
+OIDC = ("google", "kakao")  # the providers that return an ID token
 
 
 def shape(provider: str, user: dict[str, Any]) -> dict[str, Any]:
@@ -41,6 +46,10 @@ class FakeProvider:
         self.codes: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, tuple[str, dict[str, Any]]] = {}
         self.token_requests: list[dict[str, str]] = []
+        # Per provider: claims to overwrite in the next ID tokens (a wrong
+        # nonce, say), or None to send no ID token at all.
+        self.id_token_claims: dict[str, dict[str, Any] | None] = {}
+        self._id_token_key = secrets.token_bytes(32)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -50,7 +59,20 @@ class FakeProvider:
 
     def endpoints(self) -> dict[str, dict[str, str]]:
         return {p: {"authorize_url": f"{self.base}/{p}/authorize", "token_url": f"{self.base}/{p}/token",
-                    "userinfo_url": f"{self.base}/{p}/userinfo"} for p in CLIENTS}
+                    "userinfo_url": f"{self.base}/{p}/userinfo", "issuer": self.issuer(p)} for p in CLIENTS}
+
+    def issuer(self, provider: str) -> str:
+        return f"{self.base}/{provider}"
+
+    def id_token(self, provider: str, grant: dict[str, Any]) -> str | None:
+        """The ID token for ``grant`` (None: the test asked for none)."""
+        overrides = self.id_token_claims.get(provider, {})
+        if overrides is None:
+            return None
+        now = int(time.time())
+        claims = {"iss": self.issuer(provider), "aud": CLIENTS[provider][0], "sub": str(grant["user"]["id"]),
+                  "iat": now, "exp": now + 3600, "nonce": grant["nonce"], **overrides}
+        return jwt.encode({k: v for k, v in claims.items() if v is not None}, self._id_token_key, "HS256")
 
     def __enter__(self) -> "FakeProvider":
         self.thread.start()
@@ -86,7 +108,8 @@ class FakeProvider:
                     fake.codes[code] = {"provider": provider, "user": fake.next_user[provider],
                                         "redirect_uri": query["redirect_uri"],
                                         "challenge": query.get("code_challenge"),
-                                        "method": query.get("code_challenge_method")}
+                                        "method": query.get("code_challenge_method"),
+                                        "nonce": query.get("nonce")}
                     self.send_response(302)
                     location = query["redirect_uri"] + "?" + urlencode({"code": code, "state": query["state"]})
                     self.send_header("Location", location)
@@ -119,6 +142,10 @@ class FakeProvider:
                         return self._json(400, {"error": "invalid_grant", "error_description": "PKCE"})
                 token = secrets.token_urlsafe(16)
                 fake.tokens[token] = (provider, grant["user"])
-                return self._json(200, {"access_token": token, "token_type": "bearer", "expires_in": 3600})
+                reply = {"access_token": token, "token_type": "bearer", "expires_in": 3600}
+                id_token = fake.id_token(provider, grant) if provider in OIDC else None
+                if id_token:
+                    reply["id_token"] = id_token
+                return self._json(200, reply)
 
         return Handler

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -14,8 +15,11 @@ from .conftest import APP, Flow
 def test_start_returns_authorization_url(flow: Flow, provider: str) -> None:
     result = flow.start(provider)
     assert result.status == 200
-    body = result.json
+    assert result.json["success"] is True  # the original's envelope
+    body = result.json["data"]
     assert body["provider"] == provider and len(body["state"]) >= 32
+    expires = datetime.fromisoformat(body["expires_at"])  # ISO 8601, as the original's
+    assert 590 <= (expires - datetime.now(timezone.utc)).total_seconds() <= 600
     query = parse_qs(urlsplit(body["authorization_url"]).query)
     assert query["state"] == [body["state"]]
     assert query["redirect_uri"] == [f"https://auth.eco2.test/api/v1/auth/{provider}/callback"]
@@ -71,7 +75,8 @@ def test_browser_flow_redirects_with_cookies(flow: Flow) -> None:
     assert result.status == 302
     assert result.headers["Location"] == f"{APP}/#/home"
     cookies = {c.split("=", 1)[0]: c for c in result.headers.getlist("Set-Cookie")}
-    assert set(cookies) == {"s_access", "s_refresh"}
+    assert set(cookies) == {"s_access", "s_refresh", "s_flow"}
+    assert cookies.pop("s_flow").startswith("s_flow=;")  # the login's flow cookie is spent: cleared
     for cookie in cookies.values():
         assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
     assert "Path=/;" in cookies["s_access"] or cookies["s_access"].endswith("Path=/")
@@ -111,14 +116,14 @@ def test_allowed_return_origin_is_used(flow: Flow) -> None:
 
 
 def test_denied_consent(flow: Flow) -> None:
-    started = flow.start("google").json
+    started = flow.start("google").json["data"]
     browser = flow.callback("google", {"state": started["state"], "error": "access_denied"}, json_reply=False)
     assert browser.status == 302
     assert browser.headers["Location"] == f"{APP}/login?error=provider-denied"
 
 
 def test_bad_code_is_provider_error(flow: Flow) -> None:
-    started = flow.start("kakao").json
+    started = flow.start("kakao").json["data"]
     result = flow.callback("kakao", {"state": started["state"], "code": "not-a-code"})
     assert result.status == 502
 

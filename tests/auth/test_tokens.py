@@ -117,7 +117,14 @@ def test_refresh_from_cookie(auth: Client, session: dict) -> None:
         auth._client.delete_cookie("s_refresh", path="/api/v1/auth")  # noqa: SLF001
 
 
-def test_reuse_revokes_the_whole_family(auth: Client, session: dict) -> None:
+@pytest.fixture
+def no_grace(auth_env: dict[str, str]) -> Client:
+    """auth with the grace window off: every second use of a token is a reuse."""
+    return Client(AUTH, env={**auth_env, "ECO2_REFRESH_GRACE_SECONDS": "0"})
+
+
+def test_reuse_revokes_the_whole_family(no_grace: Client, session: dict) -> None:
+    auth = no_grace
     first = refresh(auth, session["refresh_token"]).json
     second = refresh(auth, first["refresh_token"]).json
     reuse = refresh(auth, session["refresh_token"])  # the stolen original, replayed
@@ -133,9 +140,9 @@ def test_unknown_refresh_token(auth: Client) -> None:
     assert auth.post("/api/v1/auth/refresh").status == 401
 
 
-def test_twenty_parallel_refreshes_one_wins(auth_env: dict[str, str], flow: Flow) -> None:
+def test_twenty_parallel_refreshes_one_wins_without_grace(auth_env: dict[str, str], flow: Flow) -> None:
     tokens = flow.login("kakao", {"id": str(uuid.uuid4().int % 10**9)})
-    clients = [Client(AUTH, env=auth_env) for _ in range(4)]
+    clients = [Client(AUTH, env={**auth_env, "ECO2_REFRESH_GRACE_SECONDS": "0"}) for _ in range(4)]
     with ThreadPoolExecutor(max_workers=20) as pool:
         statuses = list(pool.map(lambda i: refresh(clients[i % 4], tokens["refresh_token"]).status, range(20)))
     assert statuses.count(200) == 1, statuses
@@ -147,7 +154,8 @@ def test_logout_refuses_the_token_at_every_function(auth: Client, auth_env: dict
     functions = [Client(spec.source, env=auth_env) for spec in discover()]
     for client in functions:
         assert client.get(f"{client.function.prefix}/session", headers=bearer(token)).status == 200
-    assert auth.post("/api/v1/auth/logout", headers=bearer(token)).status == 204
+    logged_out = auth.post("/api/v1/auth/logout", headers=bearer(token))
+    assert logged_out.status == 200 and logged_out.json["success"] is True  # the app waits for data.success
     for client in functions:
         result = client.get(f"{client.function.prefix}/session", headers=bearer(token))
         assert result.status == 401, client.function.name
@@ -171,6 +179,17 @@ def test_dev_login_only_in_dev(auth: Client, auth_env: dict[str, str]) -> None:
     me = dev.get("/api/v1/auth/me", headers=bearer(first.json["access_token"])).json
     assert me["nickname"] == "초록씨앗" and me["providers"] == ["dev"]
     assert dev.post("/api/v1/auth/dev/login", json={"nickname": "x"}).status == 422
+
+
+def test_dev_login_does_not_exist_outside_dev(auth: Client, auth_env: dict[str, str]) -> None:
+    """Not a route that answers 404: no route at all (issue 11, item 9). Its body
+    is not even validated, and it is in no OpenAPI document but dev's."""
+    for body in ({}, {"nickname": "x"}, {"nickname": 12}):
+        result = auth.post("/api/v1/auth/dev/login", json=body)
+        assert result.status == 404 and result.json["type"].endswith("no-route"), result.body
+    assert "/api/v1/auth/dev/login" not in auth.get("/api/v1/auth/openapi.json").json["paths"]
+    dev = Client(AUTH, env={**auth_env, "ECO2_ENV": "dev"})
+    assert "/api/v1/auth/dev/login" in dev.get("/api/v1/auth/openapi.json").json["paths"]
 
 
 def test_rate_limit(auth_env: dict[str, str]) -> None:

@@ -60,8 +60,11 @@ def test_main_is_thin(spec: FunctionSpec) -> None:
         "openai", "onnxruntime", "kubernetes", "psycopg", "redis", "boto3", "botocore"}
 
 
+PROBES = ("/healthz", "/readyz", "/health", "/ready")  # the last two: the original backend's paths
+
+
 def test_health_and_readiness(client: Client) -> None:
-    for path in ("/healthz", "/readyz"):
+    for path in PROBES:
         result = client.get(path)
         assert result.status == 200
         assert result.json["function"] == client.function.name
@@ -75,7 +78,7 @@ def test_openapi_document_is_valid(spec: FunctionSpec, client: Client) -> None:
     assert doc["openapi"].startswith("3.1")
     assert f"{spec.prefix}/openapi.json" in doc["paths"]
     for path in doc["paths"]:
-        assert path in ("/healthz", "/readyz") or path.startswith(spec.prefix)
+        assert path in PROBES or path.startswith(spec.prefix)
 
 
 def test_unknown_route_is_404_problem(spec: FunctionSpec, client: Client) -> None:

@@ -40,7 +40,8 @@ class Reply:
 class RunningGateway:
     """A started :class:`Gateway` and a small blocking HTTP client for it."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, port: int = 0, **options: Any) -> None:
+        """``options`` as for :class:`Gateway`; ``port`` 0 is any free port."""
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="gateway", daemon=True)
         self.thread.start()
@@ -53,7 +54,7 @@ class RunningGateway:
         self.gateway = Gateway(**options)
         self._stopped = False
         try:
-            self.call(self.gateway.start())
+            self.call(self.gateway.start(port))
         except BaseException:
             self.stop()
             raise

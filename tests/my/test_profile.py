@@ -60,6 +60,46 @@ def test_patch(my: Client, make_user, patch: dict, expected: dict) -> None:
         assert result.json[key] == value
 
 
+@pytest.mark.parametrize(
+    "nickname",
+    ["이름\u200b", "\u202e이름", "이\u2066름\u2069", "a\u200db", "이름\u0007", "\u00ad이름", "이\u2028름",
+     "\ufeff이름", "이\u200e름", "이름\ue000"],
+    ids=["zero-width space", "RLO", "isolate", "ZWJ", "BEL", "soft hyphen", "line separator", "BOM", "LRM",
+         "private use"],
+)
+def test_invisible_and_bidi_characters_are_refused(my: Client, make_user, nickname: str) -> None:
+    """Control, format and bidi characters make names that look like others (issue 11)."""
+    _, token = make_user()
+    result = my.patch("/api/v1/user/me", json={"nickname": nickname}, headers=bearer(token))
+    assert result.status == 422, result.body
+    assert result.json["errors"][0]["loc"] == ["body", "nickname"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [("ＥＣＯ친구", "ECO친구"), ("ｅｃｏ　２", "eco 2"), ("\u1100\u1161\u11a8나무", "각나무"), ("㈜나무", "(주)나무")],
+    ids=["full-width", "ideographic space", "conjoining jamo", "compatibility"],
+)
+def test_nicknames_are_nfkc_normalized(my: Client, make_user, sent: str, stored: str) -> None:
+    _, token = make_user()
+    result = my.patch("/api/v1/user/me", json={"nickname": sent}, headers=bearer(token))
+    assert result.status == 200, result.body
+    assert result.json["nickname"] == stored
+
+
+def test_a_nickname_too_long_once_normalized_is_422(my: Client, make_user) -> None:
+    _, token = make_user()
+    # two characters as sent, 36 once NFKC spells the ligatures out
+    result = my.patch("/api/v1/user/me", json={"nickname": "\ufdfa\ufdfa"}, headers=bearer(token))
+    assert result.status == 422, result.body
+
+
+def test_a_sign_in_nickname_with_bidi_characters_is_not_kept(my: Client, make_user) -> None:
+    _, token = make_user("\u202e나무꾼")
+    nickname = my.get("/api/v1/user/me", headers=bearer(token)).json["nickname"]
+    assert "\u202e" not in nickname and nickname != "나무꾼"  # a generated one instead
+
+
 def test_phone_can_be_cleared(my: Client, make_user) -> None:
     _, token = make_user()
     my.patch("/api/v1/user/me", json={"phone_number": "01012345678"}, headers=bearer(token))
@@ -102,7 +142,10 @@ def test_ownership(my: Client, make_user) -> None:
     _, token = make_user()
     my.get("/api/v1/user/me", headers=bearer(token))
     eco = my.get("/api/v1/user/me/characters/char-eco/ownership", headers=bearer(token)).json
-    assert eco["owned"] is True and eco["name"] == "이코"
+    assert eco["owned"] is True and eco["name"] == "이코" and eco["character_name"] == "이코"
+    by_name = my.get("/api/v1/user/me/characters/이코/ownership", headers=bearer(token)).json
+    assert by_name == eco  # the released app names characters by name
+    assert my.get("/api/v1/user/me/characters/페티/ownership", headers=bearer(token)).json["owned"] is False
     assert my.get("/api/v1/user/me/characters/char-petty/ownership", headers=bearer(token)).json["owned"] is False
     assert my.get("/api/v1/user/me/characters/char-nope/ownership", headers=bearer(token)).status == 404
 

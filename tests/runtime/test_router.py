@@ -255,6 +255,20 @@ def test_cors_preflight(cors_client: Client) -> None:
     assert cors_client.request("OPTIONS", f"{PREFIX}/items").status == 405
 
 
+def test_cors_preflight_of_the_released_apps_login(cors_client: Client) -> None:
+    """The app's login call sends X-Frontend-Origin (Chromium asks for it in
+    lower case); scripts may read the paging, retry and request id headers."""
+    headers = {"Origin": "http://localhost:5173", "Access-Control-Request-Method": "GET",
+               "Access-Control-Request-Headers": "x-frontend-origin"}
+    result = cors_client.request("OPTIONS", f"{PREFIX}/items/1", headers=headers)
+    assert result.status == 204
+    allowed = {h.strip().lower() for h in result.headers["Access-Control-Allow-Headers"].split(",")}
+    assert "x-frontend-origin" in allowed
+    read = cors_client.get(f"{PREFIX}/items/1", headers={"Origin": "http://localhost:5173"})
+    exposed = {h.strip().lower() for h in read.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"link", "retry-after", "x-request-id"} <= exposed
+
+
 @pytest.mark.parametrize(
     ("method", "path", "kwargs", "loc"),
     [

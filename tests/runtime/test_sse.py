@@ -67,4 +67,5 @@ def test_problem_mid_stream_keeps_its_status(client: Client) -> None:
     assert got[-1] == ("error", {
         "type": "urn:eco2:problem:unavailable", "title": "Service Unavailable", "status": 503,
         "detail": "Upstream is busy.", "instance": URL,
+        "success": False, "error": {"code": "UNAVAILABLE", "message": "Upstream is busy."},
     })

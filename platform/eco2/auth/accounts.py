@@ -38,8 +38,18 @@ def upsert(conn: "Connection", profile: Profile) -> str:
                VALUES (%s, %s, %s, %s, %s)""",
             (user_id, profile.provider, profile.subject, profile.email, profile.email_verified),
         )
-    conn.execute("UPDATE auth.users SET last_login_at = now() WHERE id = %s", (user_id,))
+    # The provider's name for the person, as of this sign-in (the original
+    # backend kept it the same way); a sign-in that brings none keeps the last.
+    conn.execute(
+        "UPDATE auth.users SET last_login_at = now(), username = coalesce(%s, username) WHERE id = %s",
+        (username(profile), user_id),
+    )
     return str(user_id)
+
+
+def username(profile: Profile) -> str | None:
+    """The username a sign-in brings: the provider's name for the person, else its nickname."""
+    return profile.name or profile.nickname
 
 
 def _linked_user(conn: "Connection", profile: Profile) -> Any:
@@ -65,7 +75,7 @@ def get(conn: "Connection", user_id: str) -> dict[str, Any] | None:
     """The user with the providers it signs in with; None when there is none."""
     return db.row(
         conn,
-        """SELECT u.id, u.nickname, u.email, u.profile_image_url, u.created_at, u.last_login_at,
+        """SELECT u.id, u.username, u.nickname, u.email, u.profile_image_url, u.created_at, u.last_login_at,
                   coalesce(array_agg(s.provider ORDER BY s.provider)
                            FILTER (WHERE s.provider IS NOT NULL), '{}') AS providers
              FROM auth.users u LEFT JOIN auth.social_accounts s ON s.user_id = u.id

@@ -1,19 +1,28 @@
 """Social login: the OAuth 2.0 authorization-code flow with Google, Kakao and Naver.
 
-``begin`` stores state, nonce and the PKCE verifier in Redis for ten minutes;
-``take_state`` consumes it exactly once (GETDEL); ``exchange`` and ``profile``
-call the provider with httpx, only at hosts on the configured allow-list.
-Naver supports no PKCE, so its flow relies on state alone, as the original did.
+``begin`` stores the flow in Redis for ten minutes under its ``state``: the
+provider, the nonce, the PKCE verifier, the return origin, the redirect URI
+and the SHA-256 of a per-flow secret that only the client that started the
+login holds (a browser keeps it in a cookie, a native client in memory).
+``take_state`` consumes the flow exactly once (GETDEL) and ``check_flow``
+refuses a callback that does not present the secret: whoever started a login
+cannot hand its callback URL to someone else (login CSRF). ``exchange`` and
+``profile`` call the provider with httpx, only at hosts on the configured
+allow-list; ``exchange`` checks the ID token's nonce where the provider
+returns one. Naver supports no PKCE and no OpenID Connect, so its flow relies
+on state and the flow secret, as the original relied on state.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
@@ -25,6 +34,8 @@ if TYPE_CHECKING:
 
 STATE_TTL = 600
 HTTP_TIMEOUT = 5.0
+# Seconds of clock difference tolerated on an ID token's exp and iat.
+ID_TOKEN_LEEWAY = 60
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,10 @@ class Provider:
     userinfo_url: str
     scope: str
     pkce: bool
+    # The ``iss`` of the provider's OpenID Connect ID tokens; empty: it has none.
+    issuers: tuple[str, ...] = ()
+    # Whether every token response must carry an ID token (its scope asks for one).
+    id_token_required: bool = False
 
 
 DEFAULTS = {
@@ -45,7 +60,10 @@ DEFAULTS = {
         "https://openidconnect.googleapis.com/v1/userinfo",
         "openid email profile",
         True,
+        ("https://accounts.google.com", "accounts.google.com"),
+        True,
     ),
+    # Kakao issues an ID token when OpenID Connect is on in the app's console.
     "kakao": Provider(
         "kakao",
         "https://kauth.kakao.com/oauth/authorize",
@@ -53,6 +71,7 @@ DEFAULTS = {
         "https://kapi.kakao.com/v2/user/me",
         "",
         True,
+        ("https://kauth.kakao.com",),
     ),
     "naver": Provider(
         "naver",
@@ -67,7 +86,11 @@ DEFAULTS = {
 
 @dataclass(frozen=True)
 class Profile:
-    """What a provider tells us about the user, in one shape for all three."""
+    """What a provider tells us about the user, in one shape for all three.
+
+    ``name`` is the provider's name for the person (it becomes the username);
+    ``nickname`` the one eco2 starts the profile with.
+    """
 
     provider: str
     subject: str
@@ -75,6 +98,18 @@ class Profile:
     email_verified: bool
     nickname: str | None
     picture: str | None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Start:
+    """A login just begun: where to send the user, and the flow's secret."""
+
+    provider: str
+    state: str
+    authorization_url: str
+    expires_at: datetime
+    flow_secret: str
 
 
 def provider(settings: "AuthSettings", name: str) -> Provider:
@@ -91,11 +126,25 @@ def provider(settings: "AuthSettings", name: str) -> Provider:
         override.get("userinfo_url", base.userinfo_url),
         base.scope,
         base.pkce,
+        (override["issuer"],) if "issuer" in override else base.issuers,
+        base.id_token_required,
     )
 
 
-def redirect_uri(settings: "AuthSettings", name: str) -> str:
-    return f"{settings.public_url.rstrip('/')}/api/v1/auth/{name}/callback"
+def redirect_uri(settings: "AuthSettings", name: str, requested: str | None = None) -> str:
+    """The callback URL the provider sends the user back to.
+
+    A client may name it (the original app sends its API base URL's
+    callback), but only as the callback under ``ECO2_AUTH_PUBLIC_URL`` or one
+    of ``ECO2_AUTH_OTHER_PUBLIC_URLS``, exactly: no open redirect.
+    """
+    bases = [settings.public_url, *settings.other_public_urls]
+    allowed = [f"{base.rstrip('/')}/api/v1/auth/{name}/callback" for base in bases]
+    if requested is None:
+        return allowed[0]
+    if requested not in allowed:
+        raise Problem(401, "That redirect URI is not allowed.", slug="redirect-not-allowed")
+    return requested
 
 
 def allowed_return(settings: "AuthSettings", return_to: str | None) -> str:
@@ -120,21 +169,29 @@ def _challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def begin(settings: "AuthSettings", redis: Any, name: str, return_to: str | None) -> dict[str, Any]:
-    """Start a login: store the flow's secrets, return the provider's URL."""
+def _flow_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def begin(settings: "AuthSettings", redis: Any, name: str, *, return_to: str | None = None,
+          redirect: str | None = None) -> Start:
+    """Start a login: store the flow, return the provider's URL and the flow's secret."""
     prov = provider(settings, name)
     origin = allowed_return(settings, return_to)
+    callback = redirect_uri(settings, name, redirect)
     state = secrets.token_urlsafe(32)
     nonce = secrets.token_urlsafe(16)
+    flow_secret = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64) if prov.pkce else None
     expires_at = int(time.time()) + STATE_TTL
-    record = {"provider": name, "nonce": nonce, "verifier": verifier, "origin": origin}
+    record = {"provider": name, "nonce": nonce, "verifier": verifier, "origin": origin,
+              "redirect_uri": callback, "flow": _flow_digest(flow_secret)}
     redis.set(kv.oauth_state(state), json.dumps(record), ex=STATE_TTL)
     client_id, _ = settings.client(name)
     params = {
         "response_type": "code",
         "client_id": client_id,
-        "redirect_uri": redirect_uri(settings, name),
+        "redirect_uri": callback,
         "state": state,
         "nonce": nonce,
     }
@@ -142,12 +199,8 @@ def begin(settings: "AuthSettings", redis: Any, name: str, return_to: str | None
         params["scope"] = prov.scope
     if verifier:
         params.update(code_challenge=_challenge(verifier), code_challenge_method="S256")
-    return {
-        "provider": name,
-        "state": state,
-        "authorization_url": f"{prov.authorize_url}?{urlencode(params)}",
-        "expires_at": expires_at,
-    }
+    return Start(name, state, f"{prov.authorize_url}?{urlencode(params)}",
+                 datetime.fromtimestamp(expires_at, timezone.utc), flow_secret)
 
 
 def take_state(redis: Any, state: str, name: str) -> dict[str, Any]:
@@ -160,6 +213,16 @@ def take_state(redis: Any, state: str, name: str) -> dict[str, Any]:
     if record.get("provider") != name:
         raise Problem(401, "The sign-in state belongs to another provider.", slug="invalid-state")
     return record
+
+
+def check_flow(record: dict[str, Any], *presented: str | None) -> None:
+    """401 unless one of ``presented`` (the flow cookie, the flow header) is the
+    secret of the flow that ``record`` describes."""
+    expected = record.get("flow", "")
+    for secret in presented:
+        if secret and expected and hmac.compare_digest(_flow_digest(secret), expected):
+            return
+    raise Problem(401, "This sign-in was not started here: start it again.", slug="flow-mismatch")
 
 
 def _check_host(settings: "AuthSettings", url: str) -> None:
@@ -185,13 +248,14 @@ def _call(settings: "AuthSettings", method: str, url: str, **kwargs: Any) -> dic
 
 
 def exchange(settings: "AuthSettings", name: str, code: str, record: dict[str, Any]) -> str:
-    """Trade the authorization code for the provider's access token."""
+    """Trade the authorization code for the provider's access token, after
+    checking the ID token that came with it (if the provider sends one)."""
     prov = provider(settings, name)
     client_id, client_secret = settings.client(name)
     form = {
         "grant_type": "authorization_code",
         "code": code,
-        "redirect_uri": redirect_uri(settings, name),
+        "redirect_uri": record.get("redirect_uri") or redirect_uri(settings, name),
         "client_id": client_id,
     }
     if client_secret:
@@ -202,7 +266,38 @@ def exchange(settings: "AuthSettings", name: str, code: str, record: dict[str, A
     token = data.get("access_token")
     if not isinstance(token, str) or not token:
         raise Problem(502, "The sign-in provider returned no token.", slug="provider-error")
+    id_token = data.get("id_token")
+    if prov.issuers and (id_token is not None or prov.id_token_required):
+        check_id_token(prov, str(client_id), id_token, record.get("nonce"))
     return token
+
+
+def check_id_token(prov: Provider, client_id: str, id_token: Any, nonce: str | None) -> None:
+    """An OpenID Connect ID token's issuer, audience, expiry and nonce; 401 if wrong.
+
+    Its signature is not checked: it came straight from the provider's token
+    endpoint over TLS, which OpenID Connect Core 1.0 (section 3.1.3.7) accepts
+    in place of the signature for the authorization-code flow. The nonce is
+    what binds it to this login: a code obtained for another login carries
+    that login's nonce.
+    """
+    import jwt
+
+    if not isinstance(id_token, str) or not nonce:
+        raise Problem(401, "The sign-in provider sent no usable ID token.", slug="invalid-id-token")
+    try:
+        claims = jwt.decode(
+            id_token,
+            options={"verify_signature": False, "verify_exp": True, "verify_iat": True,
+                     "verify_aud": True, "verify_iss": True, "require": ["iss", "aud", "exp", "iat"]},
+            audience=client_id,
+            issuer=list(prov.issuers),
+            leeway=ID_TOKEN_LEEWAY,
+        )
+    except jwt.PyJWTError:
+        raise Problem(401, "The sign-in provider's ID token is not valid.", slug="invalid-id-token") from None
+    if not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
+        raise Problem(401, "The ID token belongs to another sign-in.", slug="invalid-id-token")
 
 
 def profile(settings: "AuthSettings", name: str, access_token: str) -> Profile:
@@ -219,9 +314,10 @@ def _text(value: Any, limit: int) -> str | None:
 
 
 def _google(data: dict[str, Any]) -> Profile:
+    name = _text(data.get("name"), 64)
     return Profile(
         "google", str(data["sub"]), _text(data.get("email"), 320), data.get("email_verified") is True,
-        _text(data.get("name"), 64), _text(data.get("picture"), 1024),
+        name, _text(data.get("picture"), 1024), name,
     )
 
 
@@ -229,9 +325,10 @@ def _kakao(data: dict[str, Any]) -> Profile:
     account = data.get("kakao_account") or {}
     prof = account.get("profile") or {}
     verified = account.get("is_email_verified") is True and account.get("is_email_valid") is True
+    nickname = _text(prof.get("nickname"), 64)
     return Profile(
         "kakao", str(data["id"]), _text(account.get("email"), 320), verified,
-        _text(prof.get("nickname"), 64), _text(prof.get("profile_image_url"), 1024),
+        nickname, _text(prof.get("profile_image_url"), 1024), nickname,
     )
 
 
@@ -243,7 +340,7 @@ def _naver(data: dict[str, Any]) -> Profile:
     # accounts by email.
     return Profile(
         "naver", str(body["id"]), _text(body.get("email"), 320), False,
-        _text(body.get("nickname"), 64), _text(body.get("profile_image"), 1024),
+        _text(body.get("nickname"), 64), _text(body.get("profile_image"), 1024), _text(body.get("name"), 64),
     )
 
 

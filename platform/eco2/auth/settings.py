@@ -18,20 +18,30 @@ class AuthSettings(Settings):
     # that issues tokens answers 503: issuing fails closed.
     signing_key_file: ExistingFile = Field(None, alias="ECO2_JWT_SIGNING_KEY_FILE")
     refresh_ttl_seconds: int = Field(14 * 86400, ge=3600, le=90 * 86400, alias="ECO2_REFRESH_TTL_SECONDS")
+    # A refresh token presented again this soon after its rotation gets a
+    # sibling of its successor instead of revoking the family: the app's
+    # parallel requests refresh with the same cookie (eco2.auth.sessions).
+    # 0 turns the window off: every second use is a reuse.
+    refresh_grace_seconds: int = Field(30, ge=0, le=300, alias="ECO2_REFRESH_GRACE_SECONDS")
     cookie_domain: str | None = Field(None, alias="ECO2_COOKIE_DOMAIN")
     # Origins the app runs on; after a social login the browser returns to one
     # of these and nowhere else. The first is the default.
     app_origins: CommaList = Field(default_factory=list, alias="ECO2_APP_ORIGINS")
     # Where the auth function is reached from outside: the OAuth redirect_uri base.
     public_url: str = Field("http://localhost:8080", alias="ECO2_AUTH_PUBLIC_URL")
+    # Other base URLs the auth function is reached at (the app's API base URL,
+    # when it is not ECO2_AUTH_PUBLIC_URL): a client's redirect_uri must be the
+    # provider's callback under one of these or ECO2_AUTH_PUBLIC_URL.
+    other_public_urls: CommaList = Field(default_factory=list, alias="ECO2_AUTH_OTHER_PUBLIC_URLS")
     google_client_id: str | None = Field(None, alias="ECO2_OAUTH_GOOGLE_CLIENT_ID")
     google_client_secret: str | None = Field(None, alias="ECO2_OAUTH_GOOGLE_CLIENT_SECRET")
     kakao_client_id: str | None = Field(None, alias="ECO2_OAUTH_KAKAO_CLIENT_ID")
     kakao_client_secret: str | None = Field(None, alias="ECO2_OAUTH_KAKAO_CLIENT_SECRET")
     naver_client_id: str | None = Field(None, alias="ECO2_OAUTH_NAVER_CLIENT_ID")
     naver_client_secret: str | None = Field(None, alias="ECO2_OAUTH_NAVER_CLIENT_SECRET")
-    # {"google": {"authorize_url": ..., "token_url": ..., "userinfo_url": ...}}:
-    # replaces a provider's endpoints (a test provider, a staging tenant).
+    # {"google": {"authorize_url": ..., "token_url": ..., "userinfo_url": ...,
+    # "issuer": ...}}: replaces a provider's endpoints and its ID tokens' issuer
+    # (a test provider, a staging tenant).
     oauth_endpoints: dict[str, dict[str, str]] = Field(default_factory=dict, alias="ECO2_OAUTH_ENDPOINTS")
     # Hosts the server may call for token exchange and profiles: an allow-list,
     # so that configuration cannot point the server at an internal address.
@@ -52,7 +62,7 @@ class AuthSettings(Settings):
     def _json(cls, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) and value else value or {}
 
-    @field_validator("app_origins")
+    @field_validator("app_origins", "other_public_urls")
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:
         for origin in value:

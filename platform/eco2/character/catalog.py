@@ -8,6 +8,7 @@ others for a correctly prepared recyclable scan of their category.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -16,6 +17,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from eco2.db import Connection
+
+# The original catalog's match label of the mascot, which matches no category.
+MASCOT_MATCH = "대표 캐릭터"
+# Stable UUIDs for the original's character ids, derived from the codes.
+_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:eco2:character")
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,26 @@ class Character:
     tip: str
     default: bool
     position: int
+
+    @property
+    def id(self) -> uuid.UUID:
+        """The character's id in the original's shapes: a UUID, stable per code."""
+        return uuid.uuid5(_ID_NAMESPACE, self.code)
+
+    @property
+    def type(self) -> str:
+        """The original's item string: the item types it stands for, comma-separated."""
+        return ", ".join(self.items) if self.items else MASCOT_MATCH
+
+    @property
+    def dialog(self) -> str:
+        """What the character says (the original's ``dialog``): its tip."""
+        return self.tip
+
+    @property
+    def match(self) -> str:
+        """The original's match label: the middle category, or the mascot's label."""
+        return self.category or MASCOT_MATCH
 
 
 @lru_cache(maxsize=1)
@@ -41,6 +67,12 @@ def characters() -> tuple[Character, ...]:
 
 def by_code(code: str) -> Character | None:
     return next((c for c in characters() if c.code == code), None)
+
+
+def by_code_or_name(key: str) -> Character | None:
+    """The character whose code or (Korean) name is ``key``: the original app
+    names characters by name, eco2's clients by code."""
+    return next((c for c in characters() if key in (c.code, c.name)), None)
 
 
 def for_category(category: str | None) -> Character | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -24,21 +25,35 @@ NOUNS = ("새싹", "숲지기", "지구친구", "나무", "고래", "다람쥐",
 _PHONE = re.compile(r"^(?:\+?82[-\s]?0?|0)10[-\s]?(\d{4})[-\s]?(\d{4})$")
 
 
-def _trimmed(value: str) -> str:
-    value = value.strip()
-    if len(value) < 2:
-        raise ValueError("nickname must be at least 2 characters besides spaces")
+# Unicode categories a nickname may not hold: controls (Cc), format characters
+# (Cf: zero-width spaces and joiners, the bidi overrides and isolates that can
+# reverse how a name reads), surrogates, private use, line and paragraph separators.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+
+
+def _normalized(value: str) -> str:
+    """NFKC (full-width and compatibility forms become the ordinary ones, so
+    look-alikes do not make a second name), trimmed, with no invisible or
+    direction-changing characters."""
+    value = unicodedata.normalize("NFKC", value).strip()
+    refused = sorted({f"U+{ord(c):04X}" for c in value if unicodedata.category(c) in _REFUSED_CATEGORIES})
+    if refused:
+        raise ValueError(f"nickname must not contain control, format or bidi characters ({', '.join(refused)})")
+    if not 2 <= len(value) <= 20:
+        raise ValueError("nickname must be 2-20 characters once normalized and trimmed")
     return value
 
 
 # The nickname rule, for every route that takes one (auth's dev login, my's
 # edit) and for the one a sign-in brings: at most 20 characters as sent (the
-# documented maxLength holds for what is sent), at least 2 once trimmed, and
-# stored trimmed.
+# documented maxLength holds for what is sent), and 2-20 once NFKC-normalized
+# and trimmed, which is what is stored.
 Nickname = Annotated[
     str,
-    Field(min_length=2, max_length=20, description="2–20 characters; surrounding spaces are trimmed"),
-    AfterValidator(_trimmed),
+    Field(min_length=2, max_length=20,
+          description="2–20 characters; NFKC-normalized, surrounding spaces trimmed; "
+                      "no control, format or bidi characters"),
+    AfterValidator(_normalized),
 ]
 
 
@@ -92,7 +107,8 @@ def get(conn: "Connection", user_id: str) -> dict[str, Any] | None:
     """The profile with its point totals, in one round trip; None before the first read."""
     return db.row(
         conn,
-        """SELECT p.user_id, p.nickname, p.phone_number, p.created_at, u.email, u.last_login_at,
+        """SELECT p.user_id, coalesce(u.username, p.nickname) AS username, p.nickname, p.phone_number,
+                  p.created_at, u.email, u.last_login_at,
                   (SELECT s.provider FROM auth.social_accounts s WHERE s.user_id = p.user_id
                     ORDER BY s.last_login_at DESC LIMIT 1) AS provider,
                   coalesce(b.balance, 0) AS balance, coalesce(b.lifetime, 0) AS lifetime

@@ -13,8 +13,9 @@ import json
 import re
 from pathlib import Path
 
+from eco2.character.catalog import MASCOT_MATCH
+
 OUT = Path(__file__).resolve().parents[2] / "eco2" / "data" / "characters.json"
-MASCOT_MATCH = "대표 캐릭터"
 
 # name in the original catalog -> (stable code, the project's one-line tip)
 PROJECT = {
