@@ -33,10 +33,15 @@ EVENT_STREAM = "text/event-stream"
 
 
 def wanted(request: Request) -> bool:
-    """Whether the client asked for a stream (``Accept: text/event-stream``)."""
-    return request.accept_mimetypes[EVENT_STREAM] > 0 and (
-        request.accept_mimetypes.best_match([EVENT_STREAM, "application/json"]) == EVENT_STREAM
-    )
+    """Whether the client asked for a stream: ``text/event-stream`` named in ``Accept``.
+
+    A wildcard (``*/*``, ``text/*``) is not a request for a stream: the released
+    app sends ``application/json, text/plain, */*`` and reads JSON. Named, the
+    stream must rank at least as high as JSON.
+    """
+    accept = request.accept_mimetypes
+    named = max((q for value, q in accept if value.lower() == EVENT_STREAM), default=0)
+    return named > 0 and named >= accept["application/json"]
 
 
 def encode(name: str, data: Any) -> bytes:

@@ -42,9 +42,18 @@ def test_stream_when_asked(client: Client) -> None:
 
 
 def test_json_otherwise(client: Client) -> None:
-    for accept in (None, "application/json", "application/json, text/event-stream;q=0.5"):
+    for accept in (
+        None, "*/*", "text/*", "application/json", "application/json, text/plain, */*",
+        "application/json, text/event-stream;q=0.5",
+    ):
         result = client.post(URL, json={"upto": 2}, headers={"Accept": accept} if accept else {})
         assert (result.status, result.json) == (201, {"total": 2}), accept
+
+
+def test_stream_when_named_at_least_as_high_as_json(client: Client) -> None:
+    for accept in ("text/event-stream, application/json", "application/json;q=0.5, text/event-stream"):
+        result = client.post(URL, json={"upto": 1}, headers={"Accept": accept})
+        assert result.content_type.startswith("text/event-stream"), accept
 
 
 def test_bad_input_is_a_problem_not_a_stream(client: Client) -> None:
