@@ -71,6 +71,9 @@ class Call:
     query: Any = None
     body: Any = None
     user: "Principal | None" = None  # the verified caller, on auth=True routes
+    # The body as it came, on a route with ``media=`` when its Content-Type is
+    # one of them (``call.body`` is then None; multipart parts: request.files).
+    raw: bytes | None = None
     # Headers the handler adds to the response the runtime serializes for it.
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -137,6 +140,8 @@ class Function:
         cache: str | None = None,
         etag: bool = False,
         static: bool = False,
+        media: tuple[str, ...] = (),
+        max_body: int | None = None,
         summary: str | None = None,
         absolute: bool = False,
     ) -> Callable[[F], F]:
@@ -148,6 +153,9 @@ class Function:
         gets 304 Not Modified with no body. A ``static`` route's answer does not
         change while the process runs (shipped data): its handler runs, and its
         result is validated and serialized, on the first request only.
+        ``media`` are Content-Types accepted besides the JSON ``body`` (an image,
+        ``multipart/form-data``): such a body is not validated but handed over
+        as ``call.raw``; ``max_body`` is the route's body limit in bytes.
         """
 
         def register(handler: F) -> F:
@@ -166,6 +174,8 @@ class Function:
                     cache=cache,
                     etag=etag,
                     static=static,
+                    media=tuple(m.lower() for m in media),
+                    max_body=max_body,
                     summary=summary or (doc[0] if doc else None),
                     tags=(self.name,),
                 )
@@ -304,7 +314,8 @@ class Function:
 
     def _dispatch(self, call: Call, match: Match | None) -> Response:
         request = call.request
-        body = self._read_body(request)
+        route_limit = match.route.max_body if match is not None and match.route is not None else None
+        body = self._read_body(request, route_limit or self.settings.max_body_bytes)
         if match is None:
             raise no_route(request.path)
         if match.route is None:
@@ -320,12 +331,16 @@ class Function:
             from eco2.tokens import authenticate
 
             call.user = authenticate(call)
-        _reject_nul(request, match.params, body)
+        as_is = request.mimetype in route.media  # a body of its own kind: not JSON
+        _reject_nul(request, match.params, b"" if as_is else body)
         if route.query is not None:
             call.query = _validate(route.query, dict(request.args.items()), "query")
-        if route.body is not None and not (route.optional_body and not body.strip()):
+        if as_is:
+            call.raw = body
+        elif route.body is not None and not (route.optional_body and not body.strip()):
             if not _JSON_TYPE.match(request.headers.get("Content-Type", "")):
-                raise Problem(415, "The body must be application/json.", slug="unsupported-media-type")
+                accepted = ", ".join(("application/json", *route.media))
+                raise Problem(415, f"The body must be one of: {accepted}.", slug="unsupported-media-type")
             call.body = _validate_json(route.body, body)
         payload = route.payload  # a static route's, after its first request
         if payload is None:
@@ -345,9 +360,8 @@ class Function:
             response.make_conditional(request)
         return response
 
-    def _read_body(self, request: Request) -> bytes:
-        """Read at most ``max_body_bytes``; more is a 413 without reading the rest."""
-        limit = self.settings.max_body_bytes
+    def _read_body(self, request: Request, limit: int) -> bytes:
+        """Read at most ``limit`` bytes; more is a 413 without reading the rest."""
         length = request.content_length
         if length is None and request.method not in _BODY_METHODS and "chunked" not in (
             request.headers.get("Transfer-Encoding", "").lower()
