@@ -76,7 +76,8 @@ class SessionView(BaseModel):
 
 
 def _photo(call: Call, body: Message) -> Any:
-    """The scan's or the photo's context, or None; 404 for a scan that is not the caller's."""
+    """The scan's or the photo's context, or None; 404 for a scan that is not the
+    caller's. With both, the scan: it is what the user already saw classified."""
     if body.scan_id is not None:
         from eco2.chat import photo
 
@@ -85,6 +86,10 @@ def _photo(call: Call, body: Message) -> Any:
         if found is None:
             raise Problem(404, "No such scan.", slug="scan-not-found")
         return found
+    if body.image_url is not None:
+        from eco2.chat import photo
+
+        return photo.from_image(call.settings, body.image_url, body.message)
     return None
 
 

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 
 from eco2 import db, knowledge
 from eco2.chat.grounding import Photo
+from eco2.problems import Problem
 from eco2.scan.answer import user_answer
 
 if TYPE_CHECKING:
+    from eco2.chat.settings import ChatSettings
     from eco2.db import Connection
 
 
@@ -37,3 +39,28 @@ def from_scan(conn: "Connection", user_id: str, scan_id: str) -> Photo | None:
     unsure = category.code == "unclassified"
     words = user_answer(category, item, unsure=unsure, missing=len(missing))
     return Photo("scan", category, item, missing, words)
+
+
+def from_image(settings: "ChatSettings", url: str, message: str) -> Photo:
+    """Fetch ``url`` (an upload of the image function's bucket) and classify it.
+
+    Raises :class:`eco2.Problem`: 422 for a URL that is not an upload (or names
+    nothing), 413 too large, 415/422 not a usable photo, 502/504 the store
+    failed, 503 the model files are broken.
+    """
+    from eco2 import fetch
+    from eco2.image.settings import is_upload_url
+
+    if not is_upload_url(settings, url):
+        raise fetch.not_allowed("The image_url is not an upload of this app.")
+    fetched = fetch.get(url, fetch.policy(settings, max_bytes=settings.max_bytes))
+    from eco2.scan import classifier
+    from eco2.scan.model import ModelError
+
+    try:
+        result = classifier.classify(fetched.data, user_input=message)
+    except classifier.ImageError as exc:
+        raise Problem(exc.status, str(exc), slug=exc.code) from None
+    except ModelError:
+        raise Problem(503, "The classifier is unavailable.", slug="model-unavailable") from None
+    return Photo("image", result.category, result.item, result.missing_steps, result.user_answer)
