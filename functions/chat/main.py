@@ -94,7 +94,7 @@ def _photo(call: Call, body: Message) -> Any:
 
 
 @fn.post("/messages", body=Message, response=Answer, status=201, auth=True)
-def send(call: Call) -> Any:
+def send_message(call: Call) -> Any:
     """Ask 이코; with ``Accept: text/event-stream`` the answer streams."""
     from eco2 import ratelimit
     from eco2.chat import conversation
@@ -109,7 +109,7 @@ def send(call: Call) -> Any:
 
 
 @fn.get("/sessions/{session_id}", response=SessionView, auth=True)
-def session(call: Call) -> SessionView:
+def read_session(call: Call) -> SessionView:
     """The session's turns, oldest first; the owner's only."""
     from eco2.chat import sessions
 
@@ -122,7 +122,7 @@ def session(call: Call) -> SessionView:
 
 
 @fn.delete("/sessions/{session_id}", status=204, auth=True)
-def forget(call: Call) -> None:
+def delete_session(call: Call) -> None:
     """Delete the session now; the owner's only."""
     from eco2.chat import sessions
 
