@@ -25,6 +25,7 @@ Unscripted requests get :attr:`FakeOpenAI.default`. The pytest fixture
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -134,6 +135,12 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, *args: object) -> None:  # quiet in test output
             pass
+
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in two writes: without TCP_NODELAY the body
+            # waits for the client's delayed ACK (40 ms a reply on Linux).
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def handle(self) -> None:
             try:
