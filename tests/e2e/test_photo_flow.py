@@ -1,6 +1,7 @@
 """The app's photo flow through `eco2 dev`: a real image function process
 behind the gateway, the embedded object store as `eco2 dev` makes it, a real
-PUT to the store, and the photo read back by its public URL, as scan will."""
+PUT to the store, and the photo read back by its public URL, as scan will,
+and by chat, which classifies it offline."""
 
 from __future__ import annotations
 
@@ -59,6 +60,12 @@ def test_eco2_dev_makes_the_store_and_hands_it_to_image_scan_and_chat(dev_store,
     assert confirmed.status == 200, confirmed.body
     assert ticket["cdn_url"].startswith(f"{backing.server.url}/{command.DEV_BUCKET}/scan/")
     assert http("GET", ticket["cdn_url"]).body == photo
+    # chat (no API key, as `make dev` runs it) reads the upload and classifies it.
+    asked = gw.request("POST", "/api/v1/chat/messages", headers={**bearer(token), "Content-Type": "application/json"},
+                       body=json.dumps({"message": "이거 어떻게 버려요?", "image_url": ticket["cdn_url"]}).encode())
+    assert asked.status == 201, asked.body
+    answer = asked.json()
+    assert answer["model"] == "offline" and answer["photo"]["origin"] == "image" and answer["user_answer"]
 
 
 def test_a_bucket_of_your_own_is_used_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
