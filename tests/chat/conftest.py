@@ -12,14 +12,16 @@ from typing import Any, Iterator
 import pytest
 
 from eco2.testing import Client
-from tests.conftest import flushed_redis
+from tests.conftest import TEST_REDIS_DB, flushed_redis
 from tests.fakes.openai_server import FakeOpenAI
 
 from ..support import ROOT, bearer
 
 CHAT = ROOT / "functions" / "chat" / "main.py"
 MESSAGES = "/api/v1/chat/messages"
-CHAT_REDIS_DB = 10  # the module's own logical database (the per-test one is 9)
+# Kept for a module, as the reliability tier's is (this worker's + 1): modules
+# of one worker run one after the other, and each flushes it first.
+CHAT_REDIS_DB = TEST_REDIS_DB + 1
 STREAM = {"Accept": "text/event-stream"}
 
 
