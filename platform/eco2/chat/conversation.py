@@ -143,7 +143,7 @@ def stream(redis: Any, settings: ChatSettings, ask: Ask) -> Iterator[tuple[str, 
                 reply = piece
                 break
             text += piece
-            if guard.leaks(text):
+            if guard.leaks_at_end(text, piece):
                 break  # closing the generator closes the upstream stream
             safe = len(text) - guard.held_back(text)
             if safe > sent:

@@ -73,26 +73,32 @@ class Guard:
             text[i:i + WINDOW] in self._windows for i in range(len(text) - WINDOW + 1)
         )
 
+    def leaks_at_end(self, answer: str, added: str) -> bool:
+        """:meth:`leaks` for a stream: ``answer`` ends with ``added``, and
+        ``answer`` without it did not leak, so only a leak ending in ``added``
+        is new (each piece costs its length, not the answer's)."""
+        return self.leaks(answer[-_spanning(answer, len(_compact(added)) + self._tail):])
+
     def held_back(self, answer: str) -> int:
         """How many characters at the end of ``answer`` to keep unsent while it
         streams: its longest tail (spaces ignored, shorter than a window or a
         secret) that one could start with. Sending the rest never completes a leak."""
-        compact = _compact(answer)
-        tail = 0
-        for n in range(min(self._tail, len(compact)), 0, -1):
+        compact = _compact(answer[-_spanning(answer, self._tail):])
+        for n in range(len(compact), 0, -1):
             if any(compact[-n:] in t for t in self._texts):
-                tail = n
-                break
-        if not tail:
-            return 0
-        # Back to characters of ``answer``: ``tail`` non-space characters from the end.
-        seen = 0
-        for i in range(len(answer) - 1, -1, -1):
-            if not answer[i].isspace():
-                seen += 1
-                if seen == tail:
-                    return len(answer) - i
-        return len(answer)
+                return _spanning(answer, n)
+        return 0
+
+
+def _spanning(text: str, n: int) -> int:
+    """The length of the shortest tail of ``text`` holding ``n`` non-space characters (all of it if fewer)."""
+    seen = 0
+    for i in range(len(text) - 1, -1, -1):
+        if not text[i].isspace():
+            seen += 1
+            if seen == n:
+                return len(text) - i
+    return len(text)
 
 
 @lru_cache(maxsize=8)
