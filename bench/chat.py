@@ -18,7 +18,8 @@ answering at once, a fixed answer in chunks of 8 characters):
   the guard, the response);
 - the other functions: what each one's main.py and a /healthz import, in a
   fresh interpreter, and whether any of openai, onnxruntime, PIL, urllib3 or
-  eco2.chat is among them (chat's code must cost them nothing).
+  eco2.chat is among them (chat's code must cost them nothing); for chat, the
+  same after an offline answer.
 
 The figures go, as one JSON object, to the file named by ECO2_BENCH_JSON, or
 are printed as the last line.
@@ -202,8 +203,14 @@ from eco2.testing import Client
 client = Client(sys.argv[1], env=json.loads(sys.argv[2]))
 assert client.get("/healthz").status == 200
 took = (time.perf_counter() - start) * 1000
-heavy = sorted(m for m in json.loads(sys.argv[3]) if m in sys.modules)
-print(json.dumps({"import_and_healthz_ms": took, "heavy": heavy}))
+watched = json.loads(sys.argv[3])
+out = {"import_and_healthz_ms": took, "heavy": sorted(m for m in watched if m in sys.modules)}
+if len(sys.argv) > 4:  # chat: and after an offline answer
+    answer = client.post("/api/v1/chat/messages", json={"message": "페트병"},
+                         headers={"Authorization": "Bearer " + sys.argv[4]})
+    assert answer.status == 201 and answer.json["model"] == "offline", answer.body
+    out["heavy_after_offline_answer"] = sorted(m for m in watched if m in sys.modules)
+print(json.dumps(out))
 """
 
 
@@ -213,17 +220,22 @@ def others(env: dict[str, str], reps: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for spec in discover():
         rows = []
+        extra = [token(env)] if spec.name == "chat" else []
         for _ in range(reps):
-            done = subprocess.run([PY, "-c", IMPORTS, str(spec.source), json.dumps(env), json.dumps(HEAVY)],
+            done = subprocess.run([PY, "-c", IMPORTS, str(spec.source), json.dumps(env), json.dumps(HEAVY), *extra],
                                   capture_output=True, text=True, check=True, cwd=ROOT,
                                   env={**env, "PYTHONPATH": str(PLATFORM), "ECO2_LOG_LEVEL": "ERROR"})
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        own = {"eco2.chat"} if spec.name == "chat" else set()  # chat's own settings, of course
+        own = {"eco2.chat"} if spec.name == "chat" else set()  # chat's own package, of course
         out[spec.name] = {"import_and_healthz_ms": med([r["import_and_healthz_ms"] for r in rows]),
                           "heavy_modules_loaded": [m for m in rows[-1]["heavy"] if m not in own]}
-    loaded = [name for name, v in out.items() if v["heavy_modules_loaded"]]
+        if extra:
+            out[spec.name]["heavy_after_offline_answer"] = [
+                m for m in rows[-1]["heavy_after_offline_answer"] if m not in own]
+    loaded = [name for name, v in out.items() if v["heavy_modules_loaded"] or v.get("heavy_after_offline_answer")]
     out["verdict"] = (f"a function loads a heavy module for /healthz: {', '.join(loaded)}" if loaded else
-                      "no function loads " + ", ".join(HEAVY) + " for /healthz (chat: none but its own package)")
+                      "no function loads " + ", ".join(HEAVY) + " for /healthz, nor chat for an offline answer"
+                      " (beyond its own package)")
     return out
 
 

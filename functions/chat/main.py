@@ -49,11 +49,11 @@ class PhotoContext(BaseModel):
 
 
 class Answer(BaseModel):
-    user_answer: str
+    user_answer: str = Field(description="The answer (what the released app reads)")
     session_id: str
     message_id: str
-    sources: list[Source]
-    model: str
+    sources: list[Source] = Field(description="The knowledge base's entries the answer was given")
+    model: str = Field(description='The model that answered, or "offline"')
     usage: Usage | None
     degraded: bool = Field(description="The model failed: an answer from the knowledge base alone")
     photo: PhotoContext | None
@@ -78,19 +78,17 @@ class SessionView(BaseModel):
 def _photo(call: Call, body: Message) -> Any:
     """The scan's or the photo's context, or None; 404 for a scan that is not the
     caller's. With both, the scan: it is what the user already saw classified."""
-    if body.scan_id is not None:
-        from eco2.chat import photo
+    if body.scan_id is None and body.image_url is None:
+        return None
+    from eco2.chat import photo
 
-        with call.db.read() as conn:
-            found = photo.from_scan(conn, call.user.id, str(body.scan_id))
-        if found is None:
-            raise Problem(404, "No such scan.", slug="scan-not-found")
-        return found
-    if body.image_url is not None:
-        from eco2.chat import photo
-
+    if body.scan_id is None:
         return photo.from_image(call.settings, body.image_url, body.message)
-    return None
+    with call.db.read() as conn:
+        found = photo.from_scan(conn, call.user.id, str(body.scan_id))
+    if found is None:
+        raise Problem(404, "No such scan.", slug="scan-not-found")
+    return found
 
 
 @fn.post("/messages", body=Message, response=Answer, status=201, auth=True)
