@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, TypeVar
 from pydantic import BaseModel
 from werkzeug.wrappers import Request, Response
 
-from eco2 import config, cors, logs
+from eco2 import body, config, cors, logs
 from eco2.problems import PROBLEM_JSON, Problem, from_validation_error, no_route, unavailable
 from eco2.routing import Match, Route, Router
 
@@ -43,7 +43,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 # A request id we echo must not be able to inject headers or flood logs.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _JSON_TYPE = re.compile(r"^application/(?:[a-z0-9.+-]+\+)?json\s*(?:;.*)?$", re.IGNORECASE)
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # NUL is the one character PostgreSQL text cannot hold; in JSON it can only be
 # the escape \u0000 (not preceded by an odd number of backslashes).
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
@@ -282,6 +281,10 @@ class Function:
             response = self._problem(problem, request)
         except Exception as exc:  # noqa: BLE001 - the one place every failure is turned into a reply
             response = self._problem(self.classify(exc, request_id), request)
+        if body.unread(request):
+            # A body nobody read (an early refusal, a route that takes none):
+            # closing spares the server reading its rest, at the client's pace.
+            response.headers["Connection"] = "close"
         response.headers["X-Request-Id"] = request_id
         if self.settings.cors_origins:
             cors.decorate(request, response, self.settings.cors_origins)
@@ -303,8 +306,12 @@ class Function:
         return response
 
     def _dispatch(self, call: Call, match: Match | None) -> Response:
+        """Route, then token, then body: nothing waits on a client's body until
+        the request has a route that takes one and a valid token (eco2.body)."""
         request = call.request
-        body = self._read_body(request)
+        limit = self.settings.max_body_bytes
+        if (request.content_length or 0) > limit:  # declared: refused before anything is read
+            raise body.too_large(limit)
         if match is None:
             raise no_route(request.path)
         if match.route is None:
@@ -320,13 +327,16 @@ class Function:
             from eco2.tokens import authenticate
 
             call.user = authenticate(call)
-        _reject_nul(request, match.params, body)
+        raw = b""
+        if route.body is not None:
+            raw = body.read(request, limit=limit, timeout=self.settings.body_timeout_seconds)
+        _reject_nul(request, match.params, raw)
         if route.query is not None:
             call.query = _validate(route.query, dict(request.args.items()), "query")
-        if route.body is not None and not (route.optional_body and not body.strip()):
+        if route.body is not None and not (route.optional_body and not raw.strip()):
             if not _JSON_TYPE.match(request.headers.get("Content-Type", "")):
                 raise Problem(415, "The body must be application/json.", slug="unsupported-media-type")
-            call.body = _validate_json(route.body, body)
+            call.body = _validate_json(route.body, raw)
         payload = route.payload  # a static route's, after its first request
         if payload is None:
             result = route.handler(call)
@@ -344,40 +354,6 @@ class Function:
             response.add_etag()
             response.make_conditional(request)
         return response
-
-    def _read_body(self, request: Request) -> bytes:
-        """Read at most ``max_body_bytes``; more is a 413 without reading the rest."""
-        limit = self.settings.max_body_bytes
-        length = request.content_length
-        if length is None and request.method not in _BODY_METHODS and "chunked" not in (
-            request.headers.get("Transfer-Encoding", "").lower()
-        ):
-            return b""
-        if length is not None and length > limit:
-            return self._too_large(request, limit)
-        data = request.stream.read(limit + 1)
-        if len(data) > limit:
-            return self._too_large(request, limit)
-        # Keep what was read, so that functions-framework's after-request hook
-        # (which drains the body) and handlers see the same bytes.
-        request._cached_data = data  # noqa: SLF001 - werkzeug's documented body cache
-        return data
-
-    @staticmethod
-    def _too_large(request: Request, limit: int) -> bytes:
-        # functions-framework reads the whole request body after every response;
-        # an empty cache stops it from loading an oversized body into memory.
-        # Connection: close asks the client to stop sending; gunicorn itself
-        # discards what is left of a declared body before reading the next
-        # request, so the unread rest is never parsed as one (a reliability test
-        # checks that no request can be smuggled in it).
-        request._cached_data = b""  # noqa: SLF001
-        raise Problem(
-            413,
-            f"The body is larger than {limit} bytes.",
-            slug="body-too-large",
-            headers={"Connection": "close"},
-        )
 
     def classify(self, exc: Exception, request_id: str) -> Problem:
         """Turn an unexpected exception into a problem; only the log sees details."""
