@@ -21,6 +21,7 @@ import logging
 import re
 import sys
 import time
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Literal, TypeVar
@@ -366,11 +367,26 @@ class Function:
                 error=type(exc).__name__,
             )
             return unavailable("A backing service is unavailable; try again shortly.")
-        self.log.error(
-            "unhandled error",
-            exc_info=exc,
-            extra={"fields": {"function": self.name, "request_id": request_id}},
-        )
+        sql = _sql_fields(exc)
+        if sql is not None:
+            # psycopg's message carries the failing row and the values sent
+            # (DETAIL: Failing row contains (id, nickname, phone...)): only what
+            # names the failure, and the stack, reach the log.
+            refused = _refused_by_database(exc)
+            if refused is not None:
+                logs.event(self.log, "refused by the database", logging.WARNING, request_id=request_id, **sql)
+                return refused
+            self.log.error(
+                "unhandled error",
+                extra={"fields": {"function": self.name, "request_id": request_id, **sql,
+                                  "stack": "".join(traceback.format_tb(exc.__traceback__))}},
+            )
+        else:
+            self.log.error(
+                "unhandled error",
+                exc_info=exc,
+                extra={"fields": {"function": self.name, "request_id": request_id}},
+            )
         return Problem(500, "An internal error occurred.", slug="internal")
 
     @staticmethod
@@ -449,6 +465,38 @@ def _is_unavailable(exc: Exception) -> bool:
         if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
             return True
     return False
+
+
+def _sql_fields(exc: Exception) -> dict[str, Any] | None:
+    """For a PostgreSQL error, what names it without any value: the class,
+    SQLSTATE, constraint and table; None for anything else."""
+    if "psycopg" not in sys.modules:
+        return None
+    import psycopg
+
+    if not isinstance(exc, psycopg.Error):
+        return None
+    return {
+        "error": type(exc).__name__,
+        "sqlstate": exc.sqlstate,
+        "constraint": exc.diag.constraint_name,
+        "table": exc.diag.table_name,
+    }
+
+
+def _refused_by_database(exc: Exception) -> Problem | None:
+    """The reply to a row PostgreSQL refused: a 409 when it conflicts with rows
+    that exist (a duplicate key, a row referenced or gone), a 422 when a value
+    breaks a rule (CHECK, NOT NULL) or does not fit its type (out of range, bad
+    format). Models validate first; this stops what slips past them (a race,
+    a rule only the database knows) from being a 500."""
+    from psycopg import errors
+
+    if isinstance(exc, (errors.UniqueViolation, errors.ForeignKeyViolation, errors.ExclusionViolation)):
+        return Problem(409, "The request conflicts with the current state of the data.", slug="conflict")
+    if isinstance(exc, (errors.IntegrityError, errors.DataError)):
+        return Problem(422, "A value in the request cannot be stored.", slug="validation")
+    return None
 
 
 def _process_age_ms() -> float | None:
