@@ -44,6 +44,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 # A request id we echo must not be able to inject headers or flood logs.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _JSON_TYPE = re.compile(r"^application/(?:[a-z0-9.+-]+\+)?json\s*(?:;.*)?$", re.IGNORECASE)
+# Cache-Control of every answer on an auth=True route, and of any that sets a
+# cookie, unless the route or its handler names another.
+PERSONAL_CACHE = "private, no-store"
 # NUL is the one character PostgreSQL text cannot hold; in JSON it can only be
 # the escape \u0000 (not preceded by an odd number of backslashes).
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
@@ -271,9 +274,11 @@ class Function:
         request_id = header_id if _REQUEST_ID.fullmatch(header_id) else uuid.uuid4().hex
         call = Call(request=request, function=self, request_id=request_id)
         route_path = None
+        personal = False
         try:
             match = self.router.match(request.method, request.path)
             route_path = match.route.path if match and match.route else None
+            personal = bool(match and match.route and match.route.auth)
             if cors.is_preflight(request) and match is not None:
                 response = cors.preflight(request, self.settings.cors_origins, match.allowed)
             else:
@@ -282,6 +287,10 @@ class Function:
             response = self._problem(problem, request)
         except Exception as exc:  # noqa: BLE001 - the one place every failure is turned into a reply
             response = self._problem(self.classify(exc, request_id), request)
+        if personal or "Set-Cookie" in response.headers:
+            # A caller's own data, or a credential: no cache keeps it, a
+            # shared one least of all, unless the route set its own policy.
+            response.headers.setdefault("Cache-Control", PERSONAL_CACHE)
         if body.unread(request):
             # A body nobody read (an early refusal, a route that takes none):
             # closing spares the server reading its rest, at the client's pace.

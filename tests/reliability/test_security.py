@@ -334,3 +334,34 @@ def test_request_id_cannot_inject_headers(reliability_env: dict[str, str]) -> No
         reply = raw(port, b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\nX-Request-Id: ok-1.2:3\r\n\r\n")
         assert ("X-Request-Id", "ok-1.2:3") in head_of(reply)[1]
     report("security: X-Request-Id injection on a real server: " + ", ".join(f"{k} -> {v}" for k, v in seen.items()))
+
+
+# -- personal answers are not cached ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_authenticated_answers_are_not_cached(spec, clients: dict[str, Client], mint) -> None:
+    """Every answer of every auth=True route, with a token or without, success or
+    not, carries Cache-Control: private, no-store (no route names its own)."""
+    client = clients[spec.name]
+    _, token = mint()
+    wrong, answered = [], 0
+    for method, path in auth_routes(client):
+        for headers in (bearer(token), {}):
+            result = client.request(method, path, headers=headers)
+            answered += 1
+            cache = result.headers.get("Cache-Control", "")
+            if cache != "private, no-store":
+                wrong.append(f"{method} {path} -> {result.status} Cache-Control {cache!r}")
+    report(f"security {spec.name}: {answered} answers of auth routes; {len(wrong)} cacheable")
+    assert wrong == []
+
+
+def test_answers_that_set_cookies_are_not_cached(clients: dict[str, Client]) -> None:
+    auth = clients["auth"]
+    login = auth.post("/api/v1/auth/dev/login", json={"nickname": "캐시없음"})
+    assert login.status == 200 and "Set-Cookie" in login.headers
+    logout = auth.post("/api/v1/auth/logout")
+    assert "Set-Cookie" in logout.headers, logout.headers
+    for result in (login, logout):
+        assert "no-store" in result.headers.get("Cache-Control", ""), result.headers
