@@ -365,3 +365,35 @@ def test_answers_that_set_cookies_are_not_cached(clients: dict[str, Client]) -> 
     assert "Set-Cookie" in logout.headers, logout.headers
     for result in (login, logout):
         assert "no-store" in result.headers.get("Cache-Control", ""), result.headers
+
+
+# -- X-Forwarded-For at the production setting ----------------------------------------------------
+
+
+def test_spoofed_forwarded_for_cannot_reset_a_rate_limit(reliability_env: dict[str, str]) -> None:
+    """At auth's production ECO2_TRUSTED_PROXY_HOPS (ALB -> Kourier -> queue-proxy,
+    each appending one address), whatever a client writes into X-Forwarded-For
+    itself, its requests count against its own address."""
+    hops = BY_NAME["auth"].spec["env"]["ECO2_TRUSTED_PROXY_HOPS"]
+    assert hops == "3"
+    limit = 3
+    client = Client(BY_NAME["auth"].source, env={**reliability_env, "ECO2_TRUSTED_PROXY_HOPS": hops,
+                                                 "ECO2_RATE_LIMIT_PER_MINUTE": str(limit)})
+    proxies = "10.0.1.5, 10.244.0.9"  # what Kourier's Envoy and queue-proxy append
+
+    def login(client_ip: str, spoofed: str) -> int:
+        chain = ", ".join(part for part in (spoofed, client_ip, proxies) if part)  # the ALB appends client_ip
+        return client.post("/api/v1/auth/dev/login", json={"nickname": "한도시험"},
+                           headers={"X-Forwarded-For": chain}).status
+
+    try:
+        attacker = "203.0.113.7"
+        spoofs = ["", "198.51.100.1", "198.51.100.2, 198.51.100.3", "1.1.1.1, 2.2.2.2, 3.3.3.3, 4.4.4.4",
+                  "garbage", "203.0.113.8"]
+        statuses = [login(attacker, spoof) for spoof in spoofs]
+        assert statuses == [200] * limit + [429] * (len(spoofs) - limit), statuses
+        assert login("203.0.113.99", "") == 200  # another client has its own count
+    finally:
+        client.close()
+    report(f"security: rate limit at ECO2_TRUSTED_PROXY_HOPS={hops}: {len(spoofs)} spoofed X-Forwarded-For "
+           f"-> {statuses}")
