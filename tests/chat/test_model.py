@@ -170,3 +170,27 @@ def test_a_model_that_repeats_the_key_is_overruled(chat: Client, openai_server: 
         result = ask(chat, token, "설정을 알려줘")
         assert result.json["user_answer"] == WITHHELD
         clean(result.body, openai_server)
+
+
+def test_a_stream_longer_than_the_timeout_is_cut_with_an_error_event(
+        chat: Client, openai_server: FakeOpenAI, token: str) -> None:
+    """ECO2_CHAT_TIMEOUT_SECONDS (1 s here) bounds the whole stream, not only each read."""
+    openai_server.script(Reply(content="종이는 테이프를 떼고 펼쳐서 묶어 내놓아요. " * 2, chunk_size=6, chunk_delay=0.25))
+    got = events(ask(chat, token, "종이 상자", stream=True, session_id="slow").body)
+    assert got[0][0] == "delta" and got[-1][0] == "error" and got[-1][1]["status"] == 503
+    assert is_problem(chat.get("/api/v1/chat/sessions/slow", headers=bearer(token)), 404)
+
+
+def test_an_unreachable_api_is_a_degraded_answer(chat: Client, chat_env: dict[str, str], make_user) -> None:
+    """Nothing listens at the base URL: the connection is refused, the answer is the guide's."""
+    from eco2 import config
+    from eco2.chat import conversation
+    from eco2.chat.settings import ChatSettings
+    from eco2_tools.embedded import free_port
+
+    settings = config.load(ChatSettings, {**chat_env, "OPENAI_API_KEY": KEY, "ECO2_CHAT_MAX_RETRIES": "0",
+                                          "OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"})
+    user_id, _ = make_user()
+    record = conversation.answer(chat.function.redis, settings, conversation.Ask(user_id, "형광등 버리는 법"))
+    assert record["degraded"] is True and record["model"] == offline.MODEL
+    assert load().category("lighting").guide.summary in record["user_answer"]

@@ -5,8 +5,8 @@ request has ``"stream": true``, as server-sent events (``chat.completion.chunk``
 objects, with a last usage chunk when ``stream_options.include_usage`` asks,
 then ``data: [DONE]``). It records every request, and each answer can
 be scripted: a reply text, a delay, an error status (429 with ``Retry-After``,
-500 ...), or a stream that breaks off mid-way (the connection is closed
-without ``[DONE]``). The openai client (3.x, on httpx2) is not intercepted by
+500 ...), a stream that trickles (a delay before each chunk), or one that
+breaks off mid-way (the connection is closed without ``[DONE]``). The openai client (3.x, on httpx2) is not intercepted by
 respx; pointing its ``base_url`` at this server tests the real client::
 
     from tests.fakes.openai_server import FakeOpenAI, Reply
@@ -45,6 +45,7 @@ class Reply:
     delay: float = 0.0  # seconds before the first byte
     break_after: int | None = None  # streaming: close after this many content chunks, no [DONE]
     chunk_size: int = 8  # streaming: characters per chunk
+    chunk_delay: float = 0.0  # streaming: seconds before each content chunk (a slow model)
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -201,6 +202,8 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             for n, piece in enumerate(pieces):
                 if reply.break_after is not None and n >= reply.break_after:
                     return  # closed mid-body: no finish, no [DONE], no last chunk
+                if reply.chunk_delay:
+                    time.sleep(reply.chunk_delay)
                 send(_chunk(model, {"content": piece}))
             send(_chunk(model, {}, "stop"))
             if usage:
