@@ -74,6 +74,18 @@ def test_a_new_session_id_is_made_and_turns_are_kept(chat: Client, user) -> None
     assert 0 < view.json["expires_in"] <= 1800
 
 
+def test_a_follow_up_that_names_nothing_continues_the_topic(chat: Client, user) -> None:
+    _, token = user
+    alone = ask(chat, token, "뚜껑은요?").json  # a new session: the search sees only this
+    sid = ask(chat, token, "페트병").json["session_id"]
+    follow = ask(chat, token, "뚜껑은요?", session_id=sid).json
+    assert alone["sources"][0]["id"] == "glass"
+    assert follow["sources"][0]["id"] == "clear_pet" and ("faq", "pet-cap") in {
+        (s["kind"], s["id"]) for s in follow["sources"]}
+    # A follow-up that names its own thing is searched alone.
+    assert ask(chat, token, "건전지는?", session_id=sid).json["sources"][0]["id"] == "battery"
+
+
 def test_only_the_last_turns_are_kept(chat: Client, chat_env, user) -> None:
     user_id, token = user
     for word in ("종이", "유리병", "캔", "비닐"):

@@ -117,12 +117,20 @@ def faq_block(faq: Faq) -> str:
     return f"[자주 묻는 질문] Q. {faq.question}\nA. {faq.answer}"
 
 
-def retrieve(message: str, photo: Photo | None = None) -> Grounding:
-    """The knowledge base's entries for ``message`` (and the photo's category)."""
-    hits = knowledge.search(message, limit=MAX_HITS * 2)
+def retrieve(message: str, photo: Photo | None = None, previous: str | None = None) -> Grounding:
+    """The knowledge base's entries for ``message`` (and the photo's category).
+
+    A follow-up that names no item or category ("뚜껑은요?", "어디에 내놓아요?")
+    is searched together with the ``previous`` message of the session, whose
+    topic it continues; one that names something is searched alone.
+    """
+    kb = knowledge.load()
+    query = message
+    if previous and kb.named_in(message) is None:
+        query = f"{previous} {message}"
+    hits = knowledge.search(query, limit=MAX_HITS * 2)
     best = hits[0].score if hits else 0.0
     kept = [h for h in hits if h.score >= MIN_SCORE and h.score >= RELATIVE * best][:MAX_HITS]
-    kb = knowledge.load()
 
     guides: list[Category] = [photo.category] if photo else []
     for hit in kept:  # the categories the hits point at, best first
