@@ -59,7 +59,7 @@ def test_the_prompt_holds_the_guides_the_sources_name(chat: Client, openai_serve
     paper_pack = kb.category("paper_pack")
     assert paper_pack.guide.summary in reference["content"]
     assert all(step.text in reference["content"] for step in paper_pack.guide.steps)
-    assert "[물건: 우유팩] 종이팩(으)로 버려요." in reference["content"]
+    assert "[물건: 우유팩] 버리는 곳: 종이팩." in reference["content"]
     # Every source is in the prompt, and every block of the prompt is a source.
     assert [(s["kind"], s["id"]) for s in body["sources"]][:2] == [("category", "paper_pack"), ("item", "milk-carton")]
     assert all(s["title"] in reference["content"] for s in body["sources"])

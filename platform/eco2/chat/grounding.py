@@ -105,11 +105,11 @@ def guide_block(category: Category) -> str:
 
 
 def item_block(item: Item, category: Category) -> str:
-    line = f"[물건: {item.name}] {category.name}(으)로 버려요."
+    line = f"[물건: {item.name}] 버리는 곳: {category.name}."
     if item.note:
         line += f" {item.note}"
     if item.confused_with:
-        line += f" 흔히 {_names((item.confused_with,))}(으)로 잘못 버려요."
+        line += f" 흔히 잘못 버리는 곳: {_names((item.confused_with,))}."
     return line
 
 
