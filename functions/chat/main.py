@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from eco2 import Call, Function, Problem, sse
 from eco2.chat.settings import ChatSettings
@@ -17,14 +18,23 @@ SessionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$"
 
 
 class Message(BaseModel):
-    """The released app sends ``{message, image_url?, session_id?, temperature?}``;
-    eco2 adds ``scan_id``."""
+    """The released app sends ``{message, image_url, session_id?, temperature}``,
+    with ``image_url`` null for text and ``message`` empty for a photo alone;
+    eco2 adds ``scan_id``. A message may be empty only with a photo or a scan."""
 
-    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE)]
+    # Declared before the message, whose check reads them.
     image_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
-    session_id: SessionId | None = None
     scan_id: UUID | None = None
+    session_id: SessionId | None = None
     temperature: float | None = Field(None, ge=0, le=2)
+    message: Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_MESSAGE)]
+
+    @field_validator("message")
+    @classmethod
+    def _something_to_answer(cls, value: str, info: ValidationInfo) -> str:
+        if not value and info.data.get("image_url") is None and info.data.get("scan_id") is None:
+            raise PydanticCustomError("string_too_short", "A message is required without a photo or a scan")
+        return value
 
 
 class Source(BaseModel):

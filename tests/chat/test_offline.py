@@ -158,6 +158,19 @@ def test_bad_input_is_422(chat: Client, user, body: dict, where: str) -> None:
     assert ["body", where] in [e["loc"][:2] for e in result.json["errors"]]
 
 
+def test_a_photo_alone_needs_no_message(chat: Client, database_url: str, make_user) -> None:
+    """The app sends ``message: ""`` with a photo and nothing typed, and ``image_url: null`` without one."""
+    user_id, token = make_user()
+    scan_id = _scan(database_url, user_id, "무색페트병", [])
+    result = chat.post(MESSAGES, json={"message": "", "scan_id": scan_id, "temperature": 0.2}, headers=bearer(token))
+    assert result.status == 201, result.body
+    assert result.json["photo"]["category"] == "clear_pet" and result.json["user_answer"]
+    text = chat.post(MESSAGES, json={"message": "캔", "image_url": None, "temperature": 0.2}, headers=bearer(token))
+    assert text.status == 201 and text.json["photo"] is None
+    turns = chat.get(f"/api/v1/chat/sessions/{result.json['session_id']}", headers=bearer(token)).json["turns"]
+    assert turns[0]["message"] == ""
+
+
 def test_a_message_of_1000_characters_is_fine(chat: Client, user) -> None:
     assert ask(chat, user[1], "페트병 " + "가" * 996).status == 201
 

@@ -7,6 +7,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from eco2.chat import prompt
 from eco2.testing import Client
 from eco2_tools.embedded import EmbeddedS3
 from tests.fakes.openai_server import FakeOpenAI, Reply
@@ -43,6 +44,15 @@ def test_the_photos_classification_and_guide_join_the_prompt(
                                   "category": "non_combustible"}
     reference = openai_server.requests[0].json["messages"][1]["content"]
     assert reference.startswith("참고 자료") and "[사용자가 보낸 사진] 분류: 도자기" in reference
+
+
+def test_a_photo_sent_alone_asks_how_to_throw_it_away(
+        chat: Client, bucket, openai_server: FakeOpenAI, make_user) -> None:
+    """The app sends ``message: ""`` when the user sends only a photo."""
+    openai_server.script(Reply(content="불연성 종량제 봉투에 버려요."))
+    result = ask(chat, make_user()[1], "", image_url=f"{bucket['base']}/chat/cup.png")
+    assert result.status == 201, result.body
+    assert openai_server.requests[0].json["messages"][-1] == {"role": "user", "content": prompt.PHOTO_ONLY}
 
 
 @pytest.mark.parametrize(("url", "status"), [

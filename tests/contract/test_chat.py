@@ -1,10 +1,12 @@
-"""The released app's chat call against eco2, through the dev gateway, with cookies only.
+"""The released app's chat calls against eco2, through the dev gateway, with cookies only.
 
-The app (eco2-team/frontend, badf466) posts ``{message, temperature, session_id}``
-(and ``image_url``, the ``cdn_url`` of an upload on the chat channel) to
-``/api/v1/chat/messages`` and shows ``user_answer`` of the 201 reply; the
-original answered only that member. The stack has no API key: chat answers
-offline, from the knowledge base.
+The app (eco2-team/frontend, badf466; ChatInputBar.tsx) posts
+``{session_id, message, temperature: 0.2, image_url}`` to
+``/api/v1/chat/messages``: ``session_id`` absent until an answer gave one,
+then that one; ``image_url`` null, or the ``cdn_url`` of a photo uploaded on
+the chat channel, with ``message`` empty when nothing was typed. It shows
+``user_answer`` and keeps ``session_id``. The stack has no API key: chat
+answers offline, from the knowledge base.
 """
 
 from __future__ import annotations
@@ -17,23 +19,29 @@ from .test_scan import upload
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 
-def test_chat_message(signed_in: App) -> None:
-    reply = signed_in.call("POST", "/api/v1/chat/messages",
-                           json_body={"message": "페트병은 어떻게 버려요?", "temperature": 0.2,
-                                      "session_id": "app-session"})
-    assert reply.status_code == 201, reply.text
+def send(app: App, message: str, image_url: str | None = None, session_id: str | None = None):  # noqa: ANN201
+    payload = {"message": message, "temperature": 0.2, "image_url": image_url}
+    if session_id is not None:  # JSON.stringify drops an undefined session_id
+        payload["session_id"] = session_id
+    return app.call("POST", "/api/v1/chat/messages", json_body=payload)
+
+
+def test_chat_messages_in_one_session(signed_in: App) -> None:
+    first = send(signed_in, "페트병은 어떻게 버려요?")
+    assert first.status_code == 201, first.text
     assert any(p.request.headers["Access-Control-Request-Method"] == "POST" for p in signed_in.preflights)
-    body = reply.json()
+    body = first.json()
     assert isinstance(body["user_answer"], str) and "페트병" in body["user_answer"]
-    assert body["session_id"] == "app-session" and body["model"] == "offline"
-    assert "이미지가 인식되지 않았어요" not in reply.text
+    assert body["model"] == "offline" and "이미지가 인식되지 않았어요" not in first.text
+    second = send(signed_in, "뚜껑은요?", session_id=body["session_id"])
+    assert second.status_code == 201, second.text
+    assert second.json()["session_id"] == body["session_id"] and second.json()["user_answer"]
+    kept = signed_in.call("GET", f"/api/v1/chat/sessions/{body['session_id']}")
+    assert [t["message"] for t in kept.json()["turns"]] == ["페트병은 어떻게 버려요?", "뚜껑은요?"]
 
 
-def test_chat_about_a_photo(signed_in: App) -> None:
-    """The chat page's photo: uploaded on the chat channel, its cdn_url sent as image_url."""
-    reply = signed_in.call("POST", "/api/v1/chat/messages",
-                           json_body={"message": "이건 어떻게 버려요?", "temperature": 0.2,
-                                      "image_url": upload(signed_in, "chat")})
+def test_chat_about_a_photo_sent_alone(signed_in: App) -> None:
+    reply = send(signed_in, "", image_url=upload(signed_in, "chat"))
     assert reply.status_code == 201, reply.text
     body = reply.json()
     assert isinstance(body["user_answer"], str) and body["user_answer"]
