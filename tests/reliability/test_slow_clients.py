@@ -69,7 +69,8 @@ def test_slow_bodies_leave_threads_for_everyone_else(reliability_env: dict[str, 
     env = {**reliability_env, "THREADS": str(THREADS),
            "ECO2_BODY_TIMEOUT_SECONDS": "120", "ECO2_HEADER_TIMEOUT_SECONDS": "120"}
     kinds = {
-        "no route": slow_body("POST", "/api/v1/auth/nowhere"),
+        "no route": slow_body("POST", "/api/v1/nowhere/at/all"),
+        "no route (Flask's own)": slow_body("POST", "/api/v1/auth/a%0Ab"),
         "wrong method": slow_body("PUT", "/api/v1/auth/refresh"),
         "no token": slow_body("GET", "/api/v1/auth/me"),
         "body route": slow_body("POST", "/api/v1/auth/refresh"),
