@@ -182,7 +182,7 @@ def points_history(call: Call) -> LedgerPage:
     from eco2 import pagination
     from eco2.my import points
 
-    after = pagination.decode(call.query.cursor, int)
+    after = pagination.decode(call.query.cursor, pagination.bigint)
     with call.db.read() as conn:
         rows = points.history(conn, call.user.id, after[0] if after else None, call.query.limit + 1)
     items, cursor = pagination.page(rows, call.query.limit, "id")
@@ -195,7 +195,7 @@ def scan_history(call: Call) -> ScanPage:
     from eco2 import pagination
     from eco2.scan import history
 
-    after = pagination.decode(call.query.cursor, datetime.fromisoformat, UUID)
+    after = pagination.decode(call.query.cursor, pagination.timestamp, pagination.uuid)
     with call.db.read() as conn:
         rows = history.history(conn, call.user.id, after, call.query.limit + 1)
     items, cursor = pagination.page(rows, call.query.limit, "created_at", "id")

@@ -24,7 +24,7 @@ from ..support import ROOT
 
 ECO2 = ROOT / "platform" / "eco2"
 RUNTIME = {
-    "__init__", "app", "config", "cors", "db", "kv", "logs", "migrate", "openapi", "pagination",
+    "__init__", "app", "body", "config", "cors", "db", "kv", "logs", "migrate", "openapi", "pagination",
     "problems", "ratelimit", "routing", "seeds", "serve", "sse", "testing", "tokens",
 }
 DOMAINS = {"auth", "character", "image", "knowledge", "location", "my", "scan"}
