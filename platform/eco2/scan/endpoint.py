@@ -120,13 +120,13 @@ def _photo(call: "Call", settings: "ScanSettings") -> Photo:
         body: ClassifyRequest = call.body
         return Photo(None, body.image_url, Options(user_input=body.user_input, prepared=body.prepared))
     if request.mimetype == MULTIPART:
-        part = request.files.get("image")
+        part, form = _multipart(request)
         if part is None:
             raise Problem(422, "A multipart request carries the photo in a file part named image.",
                           slug="validation", errors=[{"loc": ["body", "image"], "msg": "Field required",
                                                       "type": "missing"}])
         image = part.read(settings.max_bytes + 1)
-        fields = {"user_input": request.form.get("user_input"), "prepared": request.form.getlist("prepared") or None}
+        fields = {"user_input": form.get("user_input"), "prepared": form.getlist("prepared") or None}
     else:
         image = call.raw
         prepared = request.args.get("prepared")
@@ -141,6 +141,20 @@ def _photo(call: "Call", settings: "ScanSettings") -> Photo:
     except ValidationError as exc:
         raise from_validation_error(exc, "query" if request.mimetype != MULTIPART else "body") from None
     return Photo(image, None, options)
+
+
+def _multipart(request: Any) -> tuple[Any, Any]:
+    """The part ``image`` and the form fields, parsed by werkzeug from the body
+    the runtime read. Its own limits (500 kB of fields, 1,000 parts) refuse
+    with an HTTPException, which becomes a problem here, not a 500."""
+    from werkzeug.exceptions import HTTPException
+
+    try:
+        return request.files.get("image"), request.form
+    except HTTPException as exc:
+        status = exc.code if exc.code and 400 <= exc.code < 500 else 400
+        raise Problem(status, "The multipart body could not be read: too many parts or too large a field.",
+                      slug="invalid-multipart") from None
 
 
 def _idempotency_key(call: "Call") -> str | None:
