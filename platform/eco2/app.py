@@ -247,7 +247,10 @@ class Function:
         def framework_error(exc: HTTPException) -> Response:
             status = exc.code or 500
             problem = no_route(flask.request.path) if status == 404 else Problem(status)
-            return self._problem(problem, flask.request)
+            response = self._problem(problem, flask.request)
+            if body.unread(flask.request):  # as in handle: nothing waits on a body no route takes
+                response.headers["Connection"] = "close"
+            return response
 
         flask.current_app.register_error_handler(HTTPException, framework_error)
 

@@ -12,9 +12,10 @@ what it reads three ways:
 - time: the whole body must arrive within ``timeout`` seconds of the first
   read, else 408 (a deadline, not a per-read timeout, which a client could
   reset with one byte at a time);
-- threads: at most :func:`readers` requests read a body at once; one more gets
-  503 with ``Retry-After`` at once, so that two threads always remain for the
-  requests that do not wait on a client (``/healthz``, every GET).
+- threads: at most :func:`readers` requests read a body at once; one more
+  waits :data:`SLOT_WAIT` for a slot, then gets 503 with ``Retry-After``, so
+  that two threads always remain for the requests that do not wait on a
+  client (``/healthz``, every GET).
 
 A request whose body is not read (an early refusal, a route that takes none)
 is answered with ``Connection: close`` (:func:`unread`): the server would
@@ -35,6 +36,10 @@ from werkzeug.wrappers import Request
 from eco2.problems import Problem, unavailable
 
 _CHUNK = 64 << 10
+# How long a request waits for a reader slot before its 503: long enough that
+# requests whose bodies are already here (read in microseconds) never collide
+# under ordinary load, short enough not to hold a thread for slow clients.
+SLOT_WAIT = 0.1
 _SLOTS: threading.BoundedSemaphore | None = None
 _SLOTS_LOCK = threading.Lock()
 
@@ -94,7 +99,7 @@ def read(request: Request, *, limit: int, timeout: float) -> bytes:
     if length is not None and length > limit:
         _refuse(request, too_large(limit))
     slots = _slots()
-    if not slots.acquire(blocking=False):
+    if not slots.acquire(timeout=SLOT_WAIT):
         _refuse(request, busy())
     try:
         data = _read_within(request, limit, timeout)

@@ -14,6 +14,8 @@ import http.client
 import socket
 from typing import Iterator
 
+import pytest
+
 from ..support import PROBLEM, bearer
 from .conftest import report
 from .live import head_of, serve
@@ -69,7 +71,8 @@ def test_slow_bodies_leave_threads_for_everyone_else(reliability_env: dict[str, 
     env = {**reliability_env, "THREADS": str(THREADS),
            "ECO2_BODY_TIMEOUT_SECONDS": "120", "ECO2_HEADER_TIMEOUT_SECONDS": "120"}
     kinds = {
-        "no route": slow_body("POST", "/api/v1/auth/nowhere"),
+        "no route": slow_body("POST", "/api/v1/nowhere/at/all"),
+        "no route (Flask's own)": slow_body("POST", "/api/v1/auth/a%0Ab"),
         "wrong method": slow_body("PUT", "/api/v1/auth/refresh"),
         "no token": slow_body("GET", "/api/v1/auth/me"),
         "body route": slow_body("POST", "/api/v1/auth/refresh"),
@@ -116,3 +119,14 @@ def test_overdue_heads_and_bodies_are_cut_off(reliability_env: dict[str, str]) -
         assert ("Connection", "close") in headers
         assert b"body-timeout" in reply
     report(f"slow clients: {THREADS + 1} half-sent heads shut at their 1 s deadline; a stalled body -> 408")
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "3601", ""])
+def test_a_bad_header_timeout_stops_the_server(value: str, capsys) -> None:
+    from eco2 import serve as server
+
+    assert server.header_timeout({}) == server.DEFAULT_HEADER_TIMEOUT
+    with pytest.raises(SystemExit) as stopped:
+        server.header_timeout({"ECO2_HEADER_TIMEOUT_SECONDS": value})
+    assert stopped.value.code == 78
+    assert "ECO2_HEADER_TIMEOUT_SECONDS must be an integer from 1 to 3600" in capsys.readouterr().err
