@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Literal, TypeVar
 
 from pydantic import BaseModel
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from eco2 import body, config, cors, logs
@@ -297,6 +298,13 @@ class Function:
             else:
                 response = self._dispatch(call, match)
         except Problem as problem:
+            response = self._problem(problem, request)
+        except HTTPException as exc:
+            # werkzeug's own refusals while a handler reads the request (a
+            # multipart form over its part or memory limits: 413) are the
+            # client's fault, said as a problem; anything else is ours.
+            client = exc.code is not None and 400 <= exc.code < 500
+            problem = Problem(exc.code, exc.description) if client else self.classify(exc, request_id)
             response = self._problem(problem, request)
         except Exception as exc:  # noqa: BLE001 - the one place every failure is turned into a reply
             response = self._problem(self.classify(exc, request_id), request)
