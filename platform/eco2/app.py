@@ -159,7 +159,8 @@ class Function:
         result is validated and serialized, on the first request only.
         ``media`` are Content-Types accepted besides the JSON ``body`` (an image,
         ``multipart/form-data``): such a body is not validated but handed over
-        as ``call.raw``; ``max_body`` is the route's body limit in bytes.
+        as ``call.raw``; ``max_body`` is their body limit in bytes (JSON keeps
+        the runtime's).
         """
 
         def register(handler: F) -> F:
@@ -340,8 +341,10 @@ class Function:
         """Route, then token, then body: nothing waits on a client's body until
         the request has a route that takes one and a valid token (eco2.body)."""
         request = call.request
-        route_limit = match.route.max_body if match is not None and match.route is not None else None
-        limit = route_limit or self.settings.max_body_bytes
+        limit = self.settings.max_body_bytes
+        own = match.route if match is not None and match.route is not None else None
+        if own is not None and own.max_body and request.mimetype in own.media:
+            limit = own.max_body  # a body of the route's own media (a photo); JSON keeps the runtime's
         if (request.content_length or 0) > limit:  # declared: refused before anything is read
             raise body.too_large(limit)
         if match is None:

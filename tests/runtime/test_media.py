@@ -48,7 +48,8 @@ def test_the_routes_own_limit(client: Client) -> None:
     # Above the runtime's 1024 bytes, within the route's 65536.
     assert client.post(URL, data=b"x" * 60000, headers={"Content-Type": "image/png"}).json["size"] == 60000
     assert is_problem(client.post(URL, data=b"x" * 65537, headers={"Content-Type": "image/png"}), 413)
-    # Other routes keep the runtime's.
+    # JSON, on this route too, and other routes keep the runtime's.
+    assert is_problem(client.post(URL, json={"text": "x" * 2000}), 413)
     assert is_problem(client.post("/api/v1/media/note", json={"text": "x" * 2000}), 413)
 
 
