@@ -37,4 +37,5 @@ def categories(call: Call):
     return endpoint.categories(call)
 
 
+fn.on_worker_start(lambda: endpoint.warm_up(fn.settings))
 handle = fn.build()

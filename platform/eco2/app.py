@@ -96,6 +96,17 @@ class Call:
         return self.function.redis
 
 
+# What runs in the serving process once it exists (eco2.serve's worker, after
+# gunicorn's fork): work a function starts early without holding up readiness.
+_WORKER_START: list[Callable[[], None]] = []
+
+
+def worker_started() -> None:
+    """Run what :meth:`Function.on_worker_start` registered (eco2.serve calls it)."""
+    for callback in _WORKER_START:
+        callback()
+
+
 class Function:
     """One function: its settings, routes, lazily opened resources and handler."""
 
@@ -204,6 +215,13 @@ class Function:
 
     def delete(self, path: str, **kw: Any) -> Callable[[F], F]:
         return self.route("DELETE", path, **kw)
+
+    def on_worker_start(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` in the serving worker once it has started: after
+        gunicorn's fork, so a thread it starts lives where requests are served
+        (main.py is imported in gunicorn's master, before the fork). Not called
+        by the in-process test client."""
+        _WORKER_START.append(callback)
 
     def build(self) -> Callable[[Request], Response]:
         """Finish start-up: log the start-up line and return the handler.

@@ -18,6 +18,7 @@ one transaction that writes the scan, its points and its character.
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -62,6 +63,27 @@ class Photo:
     options: Options
 
 
+_warming: list[threading.Thread] = []
+
+
+def warm_up(settings: "ScanSettings") -> None:
+    """Start the classifier (its libraries, card, mapping and ONNX session) on a
+    thread of the serving worker, while the first request checks its token and
+    connects to PostgreSQL; the first photo waits for it (numpy imported from
+    two threads at once can be seen half made). Readiness waits for none of it.
+    A failure is left for the first photo to meet again and report."""
+
+    def start() -> None:
+        try:
+            classifier.get(settings).model.load()
+        except Exception:  # noqa: BLE001, S110 - the first photo raises it again, as a problem
+            pass
+
+    thread = threading.Thread(target=start, name="scan-warm-up", daemon=True)
+    _warming.append(thread)
+    thread.start()
+
+
 def body_limit(settings: "ScanSettings") -> int:
     """The route's body limit: the largest photo, and a multipart's overhead."""
     return settings.max_bytes + MULTIPART_OVERHEAD
@@ -82,6 +104,8 @@ def classify(call: "Call") -> Any:
     image, fetch_ms = photo.image, None
     if image is None:
         image, fetch_ms = _fetch(photo.url or "", settings)
+    for thread in _warming:
+        thread.join()
     stages = _checked(classifier.get(settings).stages(
         image, user_input=photo.options.user_input, prepared=photo.options.prepared))
     decoded = next(stages)  # a bad photo is still an ordinary problem, stream or not
