@@ -75,7 +75,21 @@ def warm_up(settings: "ScanSettings") -> None:
 
     def start() -> None:
         try:
-            classifier.get(settings).model.load()
+            found = classifier.get(settings)
+            found.model.load()
+            # One small JPEG through the decoder, the model and the mapping (not
+            # the vision refinement): their first run is slower than the next.
+            import io
+
+            from PIL import Image
+
+            from eco2.scan.decode import decode
+
+            jpeg = io.BytesIO()
+            Image.new("RGB", (64, 48), (128, 128, 128)).save(jpeg, "JPEG")
+            card = found.model.card
+            found.mapping.rank(found.model.probabilities(decode(jpeg.getvalue(), size=card.size,
+                                                                 crop=card.crop).pixels))
         except Exception:  # noqa: BLE001, S110 - the first photo raises it again, as a problem
             pass
 
