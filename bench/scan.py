@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=60)
     parser.add_argument("--cold", type=int, default=5, help="fresh interpreters per mode")
-    parser.add_argument("--served", type=int, default=3, help="rounds of served cold starts, scan and my")
+    parser.add_argument("--served", type=int, default=2, help="rounds of served cold starts, scan and my")
     args = parser.parse_args(argv)
     emit({
         "served_cold_start": served_cold(args.served),

@@ -4,20 +4,12 @@ The classifier is an ImageNet model (EfficientNet-Lite0) whose classes a table
 maps to waste categories, not a model trained on waste photos (docs/scan.md).
 """
 
-from pydantic import BaseModel
-
 from eco2 import Call, Function
 from eco2.scan import endpoint
 from eco2.scan.settings import ScanSettings
+from eco2.scan.shapes import ScanAnswer, ScanCategory, ScanTask
 
 fn = Function("scan", "/api/v1/scan", settings=ScanSettings)
-
-
-class ScanCategory(BaseModel):
-    id: int
-    name: str
-    display_name: str
-    instructions: list[str]
 
 
 @fn.post(
@@ -26,13 +18,14 @@ class ScanCategory(BaseModel):
     body=endpoint.ClassifyRequest,
     media=(*endpoint.IMAGE_TYPES, endpoint.MULTIPART),
     max_body=endpoint.body_limit(fn.settings),
+    response=ScanAnswer,
 )
 def classify(call: Call):
     """Classify a photo, record the scan and award it (JSON, or a stream of stages)."""
     return endpoint.classify(call)
 
 
-@fn.get("/task/{task_id}", auth=True)
+@fn.get("/task/{task_id}", auth=True, response=ScanTask)
 def task(call: Call):
     """One of the caller's scans, as it was answered."""
     return endpoint.task(call)
@@ -44,4 +37,5 @@ def categories(call: Call):
     return endpoint.categories(call)
 
 
+fn.on_worker_start(lambda: endpoint.warm_up(fn.settings))
 handle = fn.build()

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Literal, TypeVar
 
 from pydantic import BaseModel
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from eco2 import body, config, cors, logs
@@ -95,6 +96,17 @@ class Call:
         return self.function.redis
 
 
+# What runs in the serving process once it exists (eco2.serve's worker, after
+# gunicorn's fork): work a function starts early without holding up readiness.
+_WORKER_START: list[Callable[[], None]] = []
+
+
+def worker_started() -> None:
+    """Run what :meth:`Function.on_worker_start` registered (eco2.serve calls it)."""
+    for callback in _WORKER_START:
+        callback()
+
+
 class Function:
     """One function: its settings, routes, lazily opened resources and handler."""
 
@@ -158,7 +170,8 @@ class Function:
         result is validated and serialized, on the first request only.
         ``media`` are Content-Types accepted besides the JSON ``body`` (an image,
         ``multipart/form-data``): such a body is not validated but handed over
-        as ``call.raw``; ``max_body`` is the route's body limit in bytes.
+        as ``call.raw``; ``max_body`` is their body limit in bytes (JSON keeps
+        the runtime's).
         """
 
         def register(handler: F) -> F:
@@ -202,6 +215,13 @@ class Function:
 
     def delete(self, path: str, **kw: Any) -> Callable[[F], F]:
         return self.route("DELETE", path, **kw)
+
+    def on_worker_start(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` in the serving worker once it has started: after
+        gunicorn's fork, so a thread it starts lives where requests are served
+        (main.py is imported in gunicorn's master, before the fork). Not called
+        by the in-process test client."""
+        _WORKER_START.append(callback)
 
     def build(self) -> Callable[[Request], Response]:
         """Finish start-up: log the start-up line and return the handler.
@@ -298,6 +318,13 @@ class Function:
                 response = self._dispatch(call, match)
         except Problem as problem:
             response = self._problem(problem, request)
+        except HTTPException as exc:
+            # werkzeug's own refusals while a handler reads the request (a
+            # multipart form over its part or memory limits: 413) are the
+            # client's fault, said as a problem; anything else is ours.
+            client = exc.code is not None and 400 <= exc.code < 500
+            problem = Problem(exc.code, exc.description) if client else self.classify(exc, request_id)
+            response = self._problem(problem, request)
         except Exception as exc:  # noqa: BLE001 - the one place every failure is turned into a reply
             response = self._problem(self.classify(exc, request_id), request)
         if personal or "Set-Cookie" in response.headers:
@@ -332,8 +359,10 @@ class Function:
         """Route, then token, then body: nothing waits on a client's body until
         the request has a route that takes one and a valid token (eco2.body)."""
         request = call.request
-        route_limit = match.route.max_body if match is not None and match.route is not None else None
-        limit = route_limit or self.settings.max_body_bytes
+        limit = self.settings.max_body_bytes
+        own = match.route if match is not None and match.route is not None else None
+        if own is not None and own.max_body and request.mimetype in own.media:
+            limit = own.max_body  # a body of the route's own media (a photo); JSON keeps the runtime's
         if (request.content_length or 0) > limit:  # declared: refused before anything is read
             raise body.too_large(limit)
         if match is None:

@@ -127,12 +127,14 @@ def test_multipart_and_raw_bodies(scan: Scan) -> None:
     assert scan.count(user_id)[0] == 2
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # the bomb case: refused, as it should be
 @pytest.mark.parametrize("case", ["too large", "not an image", "gif", "truncated", "bomb", "url elsewhere",
                                   "url outside the bucket", "missing object", "unknown step", "no image part",
-                                  "bad key", "long input"])
+                                  "bad key", "long input", "huge form field", "too many parts"])
 def test_bad_input_is_a_clear_4xx_and_stores_nothing(scan: Scan, case: str) -> None:
     user_id, auth = scan.user()
     raw = {**auth, "Content-Type": "image/jpeg"}
+    multipart = {**auth, "Content-Type": "multipart/form-data; boundary=x"}
     cases: dict[str, tuple[int, dict[str, Any]]] = {
         "too large": (413, {"data": b"\xff\xd8" + b"0" * MAX_BYTES, "headers": raw}),
         "not an image": (415, {"data": b"hello, this is text", "headers": raw}),
@@ -145,9 +147,13 @@ def test_bad_input_is_a_clear_4xx_and_stores_nothing(scan: Scan, case: str) -> N
         "missing object": (422, {"json": {"image_url": scan.public + "/scan/nothing-here.jpg"}, "headers": auth}),
         "unknown step": (422, {"json": {"image_url": scan.upload(jpeg()), "prepared": ["polished"]}, "headers": auth}),
         "no image part": (422, {"data": b"--x\r\nContent-Disposition: form-data; name=\"user_input\"\r\n\r\nhi\r\n--x--\r\n",
-                                "headers": {**auth, "Content-Type": "multipart/form-data; boundary=x"}}),
+                                "headers": multipart}),
         "bad key": (422, {"data": jpeg(), "headers": {**raw, "Idempotency-Key": "with space"}}),
         "long input": (422, {"data": jpeg(), "headers": raw, "query": {"user_input": "가" * 501}}),
+        "huge form field": (413, {"data": b"--x\r\nContent-Disposition: form-data; name=\"user_input\"\r\n\r\n"
+                                          + b"a" * 600_000 + b"\r\n--x--\r\n", "headers": multipart}),
+        "too many parts": (413, {"data": b"".join(b"--x\r\nContent-Disposition: form-data; name=\"f%d\"\r\n\r\nv\r\n"
+                                                  % i for i in range(1200)) + b"--x--\r\n", "headers": multipart}),
     }
     status, request = cases[case]
     result = scan.client.post(URL, **request)

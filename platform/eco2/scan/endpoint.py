@@ -18,6 +18,7 @@ one transaction that writes the scan, its points and its character.
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -62,6 +63,41 @@ class Photo:
     options: Options
 
 
+_warming: list[threading.Thread] = []
+
+
+def warm_up(settings: "ScanSettings") -> None:
+    """Start the classifier (its libraries, card, mapping and ONNX session) on a
+    thread of the serving worker, while the first request checks its token and
+    connects to PostgreSQL; the first photo waits for it (numpy imported from
+    two threads at once can be seen half made). Readiness waits for none of it.
+    A failure is left for the first photo to meet again and report."""
+
+    def start() -> None:
+        try:
+            found = classifier.get(settings)
+            found.model.load()
+            # One small JPEG through the decoder, the model and the mapping (not
+            # the vision refinement): their first run is slower than the next.
+            import io
+
+            from PIL import Image
+
+            from eco2.scan.decode import decode
+
+            jpeg = io.BytesIO()
+            Image.new("RGB", (64, 48), (128, 128, 128)).save(jpeg, "JPEG")
+            card = found.model.card
+            found.mapping.rank(found.model.probabilities(decode(jpeg.getvalue(), size=card.size,
+                                                                 crop=card.crop).pixels))
+        except Exception:  # noqa: BLE001, S110 - the first photo raises it again, as a problem
+            pass
+
+    thread = threading.Thread(target=start, name="scan-warm-up", daemon=True)
+    _warming.append(thread)
+    thread.start()
+
+
 def body_limit(settings: "ScanSettings") -> int:
     """The route's body limit: the largest photo, and a multipart's overhead."""
     return settings.max_bytes + MULTIPART_OVERHEAD
@@ -82,6 +118,8 @@ def classify(call: "Call") -> Any:
     image, fetch_ms = photo.image, None
     if image is None:
         image, fetch_ms = _fetch(photo.url or "", settings)
+    for thread in _warming:
+        thread.join()
     stages = _checked(classifier.get(settings).stages(
         image, user_input=photo.options.user_input, prepared=photo.options.prepared))
     decoded = next(stages)  # a bad photo is still an ordinary problem, stream or not
@@ -120,13 +158,15 @@ def _photo(call: "Call", settings: "ScanSettings") -> Photo:
         body: ClassifyRequest = call.body
         return Photo(None, body.image_url, Options(user_input=body.user_input, prepared=body.prepared))
     if request.mimetype == MULTIPART:
-        part = request.files.get("image")
+        # werkzeug parses the body the runtime read; past its limits (500 kB of
+        # fields, 1,000 parts) it refuses with a 413, which the runtime answers.
+        part, form = request.files.get("image"), request.form
         if part is None:
             raise Problem(422, "A multipart request carries the photo in a file part named image.",
                           slug="validation", errors=[{"loc": ["body", "image"], "msg": "Field required",
                                                       "type": "missing"}])
         image = part.read(settings.max_bytes + 1)
-        fields = {"user_input": request.form.get("user_input"), "prepared": request.form.getlist("prepared") or None}
+        fields = {"user_input": form.get("user_input"), "prepared": form.getlist("prepared") or None}
     else:
         image = call.raw
         prepared = request.args.get("prepared")
