@@ -73,6 +73,7 @@ def test_history_is_sent_back_across_turns(chat: Client, openai_server: FakeOpen
     sid = ask(chat, token, "페트병 라벨은요?").json["session_id"]
     second = ask(chat, token, "뚜껑은요?", session_id=sid).json
     assert second["user_answer"] == "둘째 답"
+    assert openai_server.requests[1].json["temperature"] == 0.2  # ECO2_CHAT_TEMPERATURE when none is sent
     turns = [m for m in openai_server.requests[1].json["messages"] if m["role"] != "system"]
     assert turns == [{"role": "user", "content": "페트병 라벨은요?"}, {"role": "assistant", "content": "첫 답"},
                      {"role": "user", "content": "뚜껑은요?"}]
