@@ -20,6 +20,18 @@ def test_the_knowledge_bases_own_words_are_never_taken_for_a_leak() -> None:
     assert not GUARD.leaks(retrieve("우유팩 버리는 법").text)
 
 
+def test_answers_that_do_what_the_instructions_say_are_not_leaks() -> None:
+    """A model following its instructions echoes some of their words: that must pass."""
+    for answer in (
+        "저는 분리배출, 재활용, 쓰레기 줄이기에 관한 질문에만 답할 수 있어요. 버리려는 물건을 알려 주세요.",
+        "참고 자료에는 없는 내용이라 잘 모르겠어요. 지역 구청이나 주민센터의 안내를 확인해 보세요.",
+        "사진 분류 결과를 보니 아직 안 된 준비가 있어요. 라벨을 떼어 주세요.",
+        "I only answer questions about recycling. What would you like to throw away?",
+    ):
+        assert not GUARD.leaks(answer), answer
+        assert stream(answer, list(range(0, len(answer), 4))) == (answer, False)
+
+
 def stream(answer: str, cuts: list[int]) -> tuple[str, bool]:
     """What conversation.stream would send of ``answer`` cut into pieces at ``cuts``, and whether it stopped."""
     text, sent, start = "", 0, 0
