@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Literal, TypeVar
 
 from pydantic import BaseModel
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from eco2 import body, config, cors, logs
@@ -74,6 +75,9 @@ class Call:
     query: Any = None
     body: Any = None
     user: "Principal | None" = None  # the verified caller, on auth=True routes
+    # The body as it came, on a route with ``media=`` when its Content-Type is
+    # one of them (``call.body`` is then None; multipart parts: request.files).
+    raw: bytes | None = None
     # Headers the handler adds to the response the runtime serializes for it.
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -90,6 +94,17 @@ class Call:
     def redis(self) -> "redis.Redis":
         """The function's Redis client (connected on first use)."""
         return self.function.redis
+
+
+# What runs in the serving process once it exists (eco2.serve's worker, after
+# gunicorn's fork): work a function starts early without holding up readiness.
+_WORKER_START: list[Callable[[], None]] = []
+
+
+def worker_started() -> None:
+    """Run what :meth:`Function.on_worker_start` registered (eco2.serve calls it)."""
+    for callback in _WORKER_START:
+        callback()
 
 
 class Function:
@@ -140,6 +155,8 @@ class Function:
         cache: str | None = None,
         etag: bool = False,
         static: bool = False,
+        media: tuple[str, ...] = (),
+        max_body: int | None = None,
         summary: str | None = None,
         absolute: bool = False,
     ) -> Callable[[F], F]:
@@ -151,6 +168,10 @@ class Function:
         gets 304 Not Modified with no body. A ``static`` route's answer does not
         change while the process runs (shipped data): its handler runs, and its
         result is validated and serialized, on the first request only.
+        ``media`` are Content-Types accepted besides the JSON ``body`` (an image,
+        ``multipart/form-data``): such a body is not validated but handed over
+        as ``call.raw``; ``max_body`` is their body limit in bytes (JSON keeps
+        the runtime's).
         """
 
         def register(handler: F) -> F:
@@ -169,6 +190,8 @@ class Function:
                     cache=cache,
                     etag=etag,
                     static=static,
+                    media=tuple(m.lower() for m in media),
+                    max_body=max_body,
                     summary=summary or (doc[0] if doc else None),
                     tags=(self.name,),
                 )
@@ -192,6 +215,13 @@ class Function:
 
     def delete(self, path: str, **kw: Any) -> Callable[[F], F]:
         return self.route("DELETE", path, **kw)
+
+    def on_worker_start(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` in the serving worker once it has started: after
+        gunicorn's fork, so a thread it starts lives where requests are served
+        (main.py is imported in gunicorn's master, before the fork). Not called
+        by the in-process test client."""
+        _WORKER_START.append(callback)
 
     def build(self) -> Callable[[Request], Response]:
         """Finish start-up: log the start-up line and return the handler.
@@ -288,6 +318,13 @@ class Function:
                 response = self._dispatch(call, match)
         except Problem as problem:
             response = self._problem(problem, request)
+        except HTTPException as exc:
+            # werkzeug's own refusals while a handler reads the request (a
+            # multipart form over its part or memory limits: 413) are the
+            # client's fault, said as a problem; anything else is ours.
+            client = exc.code is not None and 400 <= exc.code < 500
+            problem = Problem(exc.code, exc.description) if client else self.classify(exc, request_id)
+            response = self._problem(problem, request)
         except Exception as exc:  # noqa: BLE001 - the one place every failure is turned into a reply
             response = self._problem(self.classify(exc, request_id), request)
         if personal or "Set-Cookie" in response.headers:
@@ -323,6 +360,9 @@ class Function:
         the request has a route that takes one and a valid token (eco2.body)."""
         request = call.request
         limit = self.settings.max_body_bytes
+        own = match.route if match is not None and match.route is not None else None
+        if own is not None and own.max_body and request.mimetype in own.media:
+            limit = own.max_body  # a body of the route's own media (a photo); JSON keeps the runtime's
         if (request.content_length or 0) > limit:  # declared: refused before anything is read
             raise body.too_large(limit)
         if match is None:
@@ -340,15 +380,19 @@ class Function:
             from eco2.tokens import authenticate
 
             call.user = authenticate(call)
+        as_is = request.mimetype in route.media  # a body of its own kind: not JSON
         raw = b""
-        if route.body is not None:
+        if route.body is not None or route.media:
             raw = body.read(request, limit=limit, timeout=self.settings.body_timeout_seconds)
-        _reject_nul(request, match.params, raw)
+        _reject_nul(request, match.params, b"" if as_is else raw)
         if route.query is not None:
             call.query = _validate(route.query, dict(request.args.items()), "query")
-        if route.body is not None and not (route.optional_body and not raw.strip()):
+        if as_is:
+            call.raw = raw
+        elif route.body is not None and not (route.optional_body and not raw.strip()):
             if not _JSON_TYPE.match(request.headers.get("Content-Type", "")):
-                raise Problem(415, "The body must be application/json.", slug="unsupported-media-type")
+                accepted = ", ".join(("application/json", *route.media))
+                raise Problem(415, f"The body must be one of: {accepted}.", slug="unsupported-media-type")
             call.body = _validate_json(route.body, raw)
         payload = route.payload  # a static route's, after its first request
         if payload is None:

@@ -102,6 +102,9 @@ class GracefulWorker(ThreadWorker):
     def load_wsgi(self) -> None:
         super().load_wsgi()
         self.wsgi = _closing(self.wsgi)
+        from eco2.app import worker_started
+
+        worker_started()
 
     def enqueue_req(self, conn) -> None:  # noqa: ANN001 - gunicorn's TConn
         conn.close = functools.partial(self._close, conn)

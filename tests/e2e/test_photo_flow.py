@@ -1,6 +1,7 @@
 """The app's photo flow through `eco2 dev`: a real image function process
 behind the gateway, the embedded object store as `eco2 dev` makes it, a real
-PUT to the store, and the photo read back by its public URL, as scan will."""
+PUT to the store, the photo read back by its public URL, then scanned by that
+URL and its reward seen through my and character."""
 
 from __future__ import annotations
 
@@ -59,6 +60,22 @@ def test_eco2_dev_makes_the_store_and_hands_it_to_image_scan_and_chat(dev_store,
     assert confirmed.status == 200, confirmed.body
     assert ticket["cdn_url"].startswith(f"{backing.server.url}/{command.DEV_BUCKET}/scan/")
     assert http("GET", ticket["cdn_url"]).body == photo
+    # scan fetches it by its cdn_url (the dev allow-list names the store on 127.0.0.1)
+    # and rewards it; my shows the points, the scan and the character.
+    json_auth = {**bearer(token), "Content-Type": "application/json"}
+    scanned = gw.request("POST", "/api/v1/scan/classify", headers=json_auth,
+                         body=json.dumps({"image_url": ticket["cdn_url"], "user_input": "우유팩이에요"}).encode())
+    assert scanned.status == 200, scanned.body
+    answer = scanned.json()
+    assert answer["reward"]["received"] is True and answer["points"]["awarded"] == 40
+    points = gw.request("GET", "/api/v1/user/me/points", headers=bearer(token))
+    assert points.status == 200 and points.json()["balance"] == 40, points.body
+    scans = gw.request("GET", "/api/v1/user/me/scans", headers=bearer(token)).json()
+    assert [s["id"] for s in scans["items"]] == [answer["scan_id"]]
+    owned = gw.request("GET", "/api/v1/user/me/characters", headers=bearer(token)).json()
+    assert answer["reward"]["name"] in {c["name"] for c in owned}
+    analysis = gw.request("GET", "/api/v1/character/me/analysis", headers=bearer(token))
+    assert analysis.status == 200 and "종이팩" in analysis.body.decode(), analysis.body
 
 
 def test_a_bucket_of_your_own_is_used_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
