@@ -26,7 +26,7 @@ ORIGINAL_FALLBACK = "이미지가 인식되지 않았어요"
 @pytest.fixture(scope="module")
 def chat(chat_env: dict[str, str], fake: FakeOpenAI) -> Client:
     return chat_client(chat_env, OPENAI_API_KEY=KEY, OPENAI_BASE_URL=fake.base_url, ECO2_CHAT_MODEL=MODEL,
-                       ECO2_CHAT_MAX_RETRIES=1, ECO2_CHAT_TIMEOUT_SECONDS=1.0, ECO2_CHAT_MAX_OUTPUT_TOKENS=300)
+                       ECO2_CHAT_MAX_RETRIES=1, ECO2_CHAT_TIMEOUT_SECONDS=2.0, ECO2_CHAT_MAX_OUTPUT_TOKENS=300)
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_a_broken_stream_ends_with_an_error_event_and_saves_nothing(
 @pytest.mark.parametrize("failure", [
     pytest.param([Reply(status=429, headers=RETRY_NOW)] * 2, id="429"),
     pytest.param([Reply(status=500, headers=RETRY_NOW)] * 2, id="500"),
-    pytest.param([Reply(content="늦은 답", delay=1.3)] * 2, id="timeout"),
+    pytest.param([Reply(content="늦은 답", delay=2.3)] * 2, id="timeout"),
 ])
 def test_upstream_failures_give_a_marked_degraded_answer(
         chat: Client, openai_server: FakeOpenAI, token: str, failure: list[Reply]) -> None:
@@ -175,8 +175,8 @@ def test_a_model_that_repeats_the_key_is_overruled(chat: Client, openai_server: 
 
 def test_a_stream_longer_than_the_timeout_is_cut_with_an_error_event(
         chat: Client, openai_server: FakeOpenAI, token: str) -> None:
-    """ECO2_CHAT_TIMEOUT_SECONDS (1 s here) bounds the whole stream, not only each read."""
-    openai_server.script(Reply(content="종이는 테이프를 떼고 펼쳐서 묶어 내놓아요. " * 2, chunk_size=6, chunk_delay=0.25))
+    """ECO2_CHAT_TIMEOUT_SECONDS (2 s here) bounds the whole stream, not only each read (0.45 s)."""
+    openai_server.script(Reply(content="종이는 테이프를 떼고 펼쳐서 묶어 내놓아요. " * 2, chunk_size=6, chunk_delay=0.45))
     got = events(ask(chat, token, "종이 상자", stream=True, session_id="slow").body)
     assert got[0][0] == "delta" and got[-1][0] == "error" and got[-1][1]["status"] == 503
     assert is_problem(chat.get("/api/v1/chat/sessions/slow", headers=bearer(token)), 404)
