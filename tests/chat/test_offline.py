@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import psycopg
 import pytest
@@ -182,9 +183,13 @@ def test_without_a_token_is_401(chat: Client) -> None:
 def test_the_rate_limit_is_per_user_with_retry_after(chat: Client, make_user) -> None:
     _, token = make_user()
     _, other = make_user()
-    statuses = [ask(chat, token, "캔").status for _ in range(6)]
-    assert statuses == [201] * 5 + [429]  # ECO2_CHAT_RATE_LIMIT=5
-    limited = ask(chat, token, "캔")
+    window = int(time.time()) // 60
+    results = [ask(chat, token, "캔") for _ in range(6)]
+    if int(time.time()) // 60 == window:  # all in one fixed window
+        assert [r.status for r in results] == [201] * 5 + [429]  # ECO2_CHAT_RATE_LIMIT=5
+    else:  # the count restarted with the next minute: the new window fills up too
+        results += [ask(chat, token, "캔") for _ in range(5)]
+    limited = next(r for r in results if r.status != 201)
     assert is_problem(limited, 429) and 1 <= int(limited.headers["Retry-After"]) <= 60
     assert ask(chat, other, "캔").status == 201
 
