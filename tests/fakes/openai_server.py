@@ -46,6 +46,8 @@ class Reply:
     break_after: int | None = None  # streaming: close after this many content chunks, no [DONE]
     chunk_size: int = 8  # streaming: characters per chunk
     chunk_delay: float = 0.0  # streaming: seconds before each content chunk (a slow model)
+    pings: int = 0  # streaming: SSE comments first, each after chunk_delay (a keep-alive trickle)
+    raw: bytes | None = None  # a malformed answer: the JSON body, or streaming, the first chunk's bytes
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -170,7 +172,16 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             if payload.get("stream"):
                 usage = bool((payload.get("stream_options") or {}).get("include_usage"))
                 return self._stream(model, reply, usage)
+            if reply.raw is not None:
+                return self._raw(reply.raw)
             self._json(200, _completion(model, reply.content), reply.headers)
+
+        def _raw(self, data: bytes) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
             data = json.dumps(body).encode()
@@ -197,6 +208,11 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
 
             send(_chunk(model, {"role": "assistant", "content": ""}))
+            for _ in range(reply.pings):
+                time.sleep(reply.chunk_delay)
+                send(b": ping\n\n")
+            if reply.raw is not None:
+                send(reply.raw)
             pieces = [reply.content[i:i + reply.chunk_size]
                       for i in range(0, len(reply.content), reply.chunk_size)]
             for n, piece in enumerate(pieces):
