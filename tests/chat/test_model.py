@@ -252,7 +252,15 @@ def test_a_retry_does_not_eat_the_streams_time(chat: Client, openai_server: Fake
 def test_a_stream_that_trickles_keep_alives_is_cut_at_its_deadline(
         chat: Client, openai_server: FakeOpenAI, token: str) -> None:
     """Comments (": ping") reach no chunk: the deadline holds on the bytes, not the chunks."""
-    openai_server.script(Reply(content="늦은 답", pings=6, chunk_delay=0.45), Reply(content="늦은 답", pings=6,
-                                                                                    chunk_delay=0.45))
+    openai_server.script(Reply(content="늦은 답", pings=6, chunk_delay=0.45))
     got = events(ask(chat, token, "건전지", stream=True).body)
     assert [n for n, _ in got] == ["delta", "done"] and got[1][1]["degraded"] is True
+    assert len(openai_server.requests) == 1  # a stream under way is not retried
+
+
+def test_a_json_answer_that_trickles_is_cut_at_its_deadline(
+        chat: Client, openai_server: FakeOpenAI, token: str) -> None:
+    """Each read gets a byte within the read timeout, but the whole body takes longer than the deadline."""
+    openai_server.script(*[Reply(content="늦은 답", chunk_size=24, chunk_delay=0.25)] * 2)
+    body = ask(chat, token, "우유팩").json
+    assert body["degraded"] is True and len(openai_server.requests) == 2
