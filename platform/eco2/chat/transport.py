@@ -21,6 +21,7 @@ is a transport; no package offers a total deadline for it.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Iterator
 
@@ -46,7 +47,7 @@ class Deadline(httpx2.BaseTransport):
         headers = response.headers
         if any(h in headers for h in RETRY_HEADERS):
             headers = httpx2.Headers([(k, v) for k, v in headers.multi_items() if k.lower() not in RETRY_HEADERS])
-            headers["retry-after-ms"] = str(int(1000 * min(_seconds(response.headers), self._max_wait)))
+            headers["retry-after-ms"] = str(math.ceil(1000 * min(_seconds(response.headers), self._max_wait)))
         return httpx2.Response(response.status_code, headers=headers, extensions=response.extensions,
                                stream=_Bounded(response.stream, deadline, request))
 
