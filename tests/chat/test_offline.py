@@ -230,6 +230,14 @@ def test_a_scan_joins_the_context(chat: Client, database_url: str, make_user) ->
     assert is_problem(ask(chat, other, "이거 어떻게 해요?", scan_id=scan_id), 404)
 
 
+def test_a_follow_up_to_a_photo_continues_its_topic(chat: Client, database_url: str, make_user) -> None:
+    """The app's flow: a photo alone (``message: ""``), then a question that names nothing."""
+    user_id, token = make_user()
+    sid = ask(chat, token, "", scan_id=_scan(database_url, user_id, "무색페트병", [])).json["session_id"]
+    follow = ask(chat, token, "뚜껑은요?", session_id=sid).json
+    assert follow["sources"][0]["id"] == "clear_pet", follow["sources"]
+
+
 def test_openai_and_onnxruntime_stay_unimported(chat_env: dict[str, str], make_user) -> None:
     """A health check and an offline answer import neither (checked in a fresh process)."""
     _, token = make_user()

@@ -24,15 +24,24 @@ from eco2 import kv
 
 @dataclass(frozen=True)
 class Turn:
-    """One exchange of a session: the user's message and the answer given."""
+    """One exchange of a session: the user's message and the answer given, and
+    the name of what its photo showed, if it had one."""
 
     message: str
     answer: str
+    photo: str | None = None
+
+    @property
+    def topic(self) -> str:
+        """What the turn was about, for searching a follow-up: a photo sent
+        alone has no message, and "이거 어떻게 버려요?" names nothing."""
+        return " ".join(t for t in (self.photo, self.message) if t)
 
 
 def history(redis: Any, user_id: str, session_id: str) -> list[Turn]:
     """The session's turns, oldest first (none for a new or expired session)."""
-    return [Turn(r["message"], r["user_answer"]) for r in records(redis, user_id, session_id)]
+    return [Turn(r["message"], r["user_answer"], (r.get("photo") or {}).get("name"))
+            for r in records(redis, user_id, session_id)]
 
 
 def records(redis: Any, user_id: str, session_id: str) -> list[dict[str, Any]]:
