@@ -156,9 +156,13 @@ def timed(fn: Any, n: int) -> dict[str, float]:
 def warm(env: dict[str, str], online: dict[str, str], fake: Any, repeat: int) -> dict[str, Any]:
     import openai
 
-    from eco2.chat import grounding, prompt
+    from eco2.chat import grounding, prompt, sessions
+    from eco2.chat.settings import ChatSettings
 
-    messages = prompt.messages(grounding.retrieve(MESSAGE), [], MESSAGE)
+    # The prompt chat sends once its session is full: the same history, so the
+    # difference is chat's work, not a longer request to the fake.
+    history = [sessions.Turn(MESSAGE, ANSWER)] * ChatSettings.model_fields["history_turns"].default
+    messages = prompt.messages(grounding.retrieve(MESSAGE), history, MESSAGE)
     direct = openai.OpenAI(api_key="sk-bench", base_url=fake.base_url, max_retries=0)
 
     def direct_json() -> float:
