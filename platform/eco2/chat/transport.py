@@ -15,7 +15,9 @@ retries; a user waiting for an answer gains nothing from such a wait (the
 degraded answer is better), so a longer one is shortened to ``max_wait``.
 
 Imported only by :mod:`eco2.chat.client`, when the client is made (httpx2
-comes with openai). Why by hand: httpx's documented extension point for this
+comes with openai). A transport of one's own turns off httpx's proxies from
+the environment (``HTTPS_PROXY``): chat reaches the API directly (its
+``egress: [https]``). Why by hand: httpx's documented extension point for this
 is a transport; no package offers a total deadline for it.
 """
 
