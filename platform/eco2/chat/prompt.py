@@ -48,7 +48,9 @@ def messages(grounding: Grounding, history: Sequence[Turn], message: str) -> lis
         {"role": "system", "content": REFERENCE + text if text else NO_REFERENCE},
     ]
     for turn in history:
-        out.append({"role": "user", "content": turn.message or PHOTO_ONLY})
+        said = turn.message or PHOTO_ONLY
+        # Only the current message's photo is in the reference text: an earlier one is named here.
+        out.append({"role": "user", "content": f"[사진: {turn.photo}] {said}" if turn.photo else said})
         out.append({"role": "assistant", "content": turn.answer})
     out.append({"role": "user", "content": message or PHOTO_ONLY})
     return out
