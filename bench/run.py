@@ -4,6 +4,7 @@ benchmarks, each against its baseline measured in the same run. Writes
 bench/results.json and bench/results.md and prints the table. See docs/bench.md.
 
     python -m bench.run [--quick] [--only coldstart,throughput,floor,revocation,gateway,sizes,domain]
+                        [--routes my,character:catalog]
 """
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts: " + ",".join(PARTS))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers and client to CPUs")
+    parser.add_argument("--routes", default="", help="only these routes (function or function:label, "
+                        "comma-separated; hello is always measured), e.g. my,character:catalog")
     args = parser.parse_args()
     parts = [p for p in args.only.split(",") if p]
     cold_rounds, rounds, seconds = (2, 1, 1.0) if args.quick else (5, 3, 3.0)
@@ -122,7 +125,10 @@ def main() -> None:
     }
     log(f"load generator: {client.tool()}; server CPU {server_cpu}, client CPU {client_cpu}")
     routes, skipped = [], []
+    wanted = {w.strip() for w in args.routes.split(",") if w.strip()}
     for route in all_routes():
+        if wanted and route.function != "hello" and not {route.function, route.key} & wanted:
+            continue
         (routes if route_exists(route.function, route.method, route.path) else skipped).append(route)
     results["skipped_routes"] = [f"{r.function} {r.method} {r.path.split('?')[0]}" for r in skipped]
     for route in skipped:
