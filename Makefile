@@ -10,7 +10,7 @@ UV    := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 
 help:
 	@echo "make dev      run all eight functions behind one gateway on :8080 (ECO2_DEV_PORT)"
-	@echo "make test     run the test suite (embedded PostgreSQL and Redis unless ECO2_TEST_*_URL)"
+	@echo "make test     run the test suite on ECO2_TEST_WORKERS=2 processes (embedded PostgreSQL and Redis unless ECO2_TEST_*_URL)"
 	@echo "make migrate  apply migrations to DATABASE_URL"
 	@echo "make install  create .venv from uv.lock"
 	@echo "make bench    cold start, throughput, gateway overhead, sizes -> bench/results.{json,md} (< 10 min)"
@@ -21,8 +21,11 @@ help:
 dev: install
 	.venv/bin/eco2 dev
 
+# Test modules spread over ECO2_TEST_WORKERS processes (pytest-xdist; each file
+# stays on one worker, with its own embedded servers): 2 matches CI's 2 cores.
+ECO2_TEST_WORKERS ?= 2
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(ECO2_TEST_WORKERS) --dist loadfile
 
 migrate: install
 	.venv/bin/eco2 migrate

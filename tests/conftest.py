@@ -25,7 +25,10 @@ from eco2_tools.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedS3
 
 from .support import Keys, mint
 
-TEST_REDIS_DB = 9
+# Logical Redis databases 9-11 (this one, reliability's and contract's); under
+# pytest-xdist each worker takes the next three, so workers sharing one server
+# (ECO2_TEST_REDIS_URL) never flush each other's.
+TEST_REDIS_DB = 9 + 3 * int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
 
 
 def with_database(url: str, name: str) -> str:
