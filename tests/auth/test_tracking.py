@@ -25,6 +25,9 @@ class Counting(redis.Redis):
         return super().mget(*args, **kwargs)
 
 
+NAME = f"tracking-test-{uuid.uuid4().hex[:8]}"  # this module's connections, in CLIENT LIST
+
+
 @pytest.fixture(scope="module")
 def url(redis_server: str) -> str:
     return flushed_redis(redis_server, TEST_REDIS_DB)
@@ -32,7 +35,7 @@ def url(redis_server: str) -> str:
 
 @pytest.fixture(scope="module")
 def client(url: str) -> Iterator[Counting]:
-    c = Counting.from_url(url)
+    c = Counting.from_url(url, client_name=NAME)
     yield c
     c.close()
 
@@ -79,9 +82,8 @@ def test_a_write_from_another_client_is_seen_by_the_next_lookup(url: str, tracke
 def test_a_lost_tracking_connection_forgets_everything(client: Counting, tracked: TrackedKeys) -> None:
     deny, before = keys()
     assert tracked.mget(deny, before) == [None, None]
-    # Kill the connection announcements arrive on: subscribed (P) and tracking (t), on this database.
-    ours = [c for c in client.client_list() if "P" in c["flags"] and "t" in c["flags"]
-            and int(c["db"]) == TEST_REDIS_DB]
+    # Kill the connection announcements arrive on: this module's, subscribed (P) and tracking (t).
+    ours = [c for c in client.client_list() if c["name"] == NAME and "P" in c["flags"] and "t" in c["flags"]]
     assert len(ours) == 1, ours
     client.client_kill_filter(_id=ours[0]["id"])
     client.set(deny, b"1", ex=60)  # announced to nobody now
