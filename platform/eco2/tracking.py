@@ -61,9 +61,12 @@ class TrackedKeys:
         self._epoch = 0  # bumped by every announcement and every reset
         self._down_until = 0.0  # no new tracking connection before this (monotonic)
         self.disabled = False  # the server refused CLIENT TRACKING: plain reads from now on
+        self._connecting = False
 
     def mget(self, *keys: str) -> list[Any]:
         now = time.monotonic()
+        if self._conn is None:
+            self._start(now)
         with self._lock:
             tracking = self._ready(now)
             if tracking:
@@ -85,14 +88,8 @@ class TrackedKeys:
 
     def _ready(self, now: float) -> bool:
         """Tracking is on and every announcement that arrived is applied (lock held)."""
-        if self.disabled:
-            return False
         if self._conn is None:
-            if now < self._down_until:
-                return False
-            self._connect(now)
-            if self._conn is None:
-                return False
+            return False
         try:
             while self._conn.can_read(timeout=0):
                 self._apply(self._conn.read_response())
@@ -112,7 +109,27 @@ class TrackedKeys:
         for key in keys:
             self._values.pop(key.decode() if isinstance(key, bytes) else key, None)
 
-    def _connect(self, now: float) -> None:
+    def _start(self, now: float) -> None:
+        """Set up the tracking connection: one thread at a time, and outside the
+        lock, so that a Redis slow to answer holds up no other request (they
+        read from Redis meanwhile)."""
+        with self._lock:
+            if self._conn is not None or self._connecting or self.disabled or now < self._down_until:
+                return
+            self._connecting = True
+        conn = None
+        try:
+            conn = self._connect(now)
+        finally:
+            with self._lock:
+                self._connecting = False
+                if conn is not None:
+                    self._conn = conn
+                    self._values.clear()
+                    self._epoch += 1
+
+    def _connect(self, now: float) -> Any:
+        """A connection subscribed to the announcements, or None (and when to try again)."""
         import redis
 
         conn = self._client.connection_pool.make_connection()
@@ -129,14 +146,12 @@ class TrackedKeys:
             # A server without CLIENT TRACKING (or that forbids it): never again.
             conn.disconnect()
             self.disabled = True
-            return
+            return None
         except Exception:  # noqa: BLE001 - unreachable now: plain reads, and try again later
             conn.disconnect()
             self._down_until = now + self._retry_after
-            return
-        self._conn = conn
-        self._values.clear()
-        self._epoch += 1
+            return None
+        return conn
 
     def _reset(self, now: float) -> None:
         conn, self._conn = self._conn, None

@@ -118,3 +118,38 @@ def test_values_older_than_max_age_are_read_again(client: Counting) -> None:
     finally:
         tracked.close()
 
+
+
+def test_a_server_that_refuses_tracking_gets_plain_reads(client: Counting, url: str) -> None:
+    user = f"notrack-{uuid.uuid4().hex[:8]}"
+    client.acl_setuser(user, enabled=True, nopass=True, keys=["*"], commands=["+@all", "-client"])
+    refused = Counting.from_url(url, username=user)
+    tracked = TrackedKeys(refused, kv.REVOCATION_PREFIXES)
+    try:
+        deny, before = keys()
+        assert tracked.mget(deny, before) == [None, None]
+        assert tracked.disabled  # CLIENT TRACKING refused: never tried again
+        client.set(deny, b"1", ex=60)
+        assert tracked.mget(deny, before) == [b"1", None]
+        assert refused.mgets == 2  # every lookup went to Redis
+    finally:
+        tracked.close()
+        refused.close()
+        client.acl_deluser(user)
+
+
+def test_an_unreachable_redis_fails_every_lookup(client: Counting) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    down = redis.Redis(port=port, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), retries=1))  # as eco2.kv's
+    tracked = TrackedKeys(down, kv.REVOCATION_PREFIXES)
+    for _ in range(2):
+        with pytest.raises(redis.ConnectionError):
+            tracked.mget(*keys())
+    assert not tracked.disabled
