@@ -25,7 +25,7 @@ from ..support import ROOT
 ECO2 = ROOT / "platform" / "eco2"
 RUNTIME = {
     "__init__", "app", "config", "cors", "db", "kv", "logs", "migrate", "openapi", "pagination",
-    "problems", "ratelimit", "routing", "seeds", "serve", "sse", "testing", "tokens",
+    "problems", "ratelimit", "routing", "seeds", "serve", "sse", "testing", "tokens", "tracking",
 }
 DOMAINS = {"auth", "character", "image", "knowledge", "location", "my", "scan"}
 # A function whose domain package is not named after it.
