@@ -234,7 +234,7 @@ def faq(call: Call) -> dict[str, Any]:
     """The FAQ, optionally of one category, a page at a time (keyset cursor)."""
     entries = knowledge.load().faq_in(call.query.category)
     ids = [f.id for f in entries]
-    after = pagination.decode(call.query.cursor, str)
+    after = pagination.decode(call.query.cursor, pagination.text)
     if after is not None and after[0] not in ids:
         # Well-formed, but not from this listing (another category, or an entry
         # since removed): the same 422 as any cursor we did not make.

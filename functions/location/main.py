@@ -116,11 +116,10 @@ def _fingerprint(q: CentersQuery, radius: int) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def _ids(value: list[int]) -> tuple[int, ...]:
-    ids = tuple(value)
-    if not ids or not all(type(i) is int for i in ids):
+def _ids(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list) or not value:
         raise ValueError("not a list of site ids")
-    return ids
+    return tuple(pagination.bigint(i) for i in value)
 
 
 def _next_link(call: Call, cursor: str) -> str:
@@ -141,7 +140,7 @@ def centers(call: Call) -> list[dict[str, Any]]:
     fingerprint = _fingerprint(q, radius)
     after = None
     if q.cursor is not None:
-        key, shown, made_for = pagination.decode(q.cursor, float, _ids, str)
+        key, shown, made_for = pagination.decode(q.cursor, pagination.finite, _ids, pagination.text)
         if made_for != fingerprint:
             raise pagination.invalid_cursor("cursor of a different search", "The cursor belongs to another search.")
         after = (key, shown)

@@ -158,10 +158,12 @@ def edit(call: Call) -> Profile:
 def delete(call: Call) -> None:
     """Erase the account in every schema and revoke all of its tokens."""
     from eco2 import tokens
+    from eco2.chat import sessions
 
     # Revoke first: if Redis cannot answer, nothing is deleted (503), and a
     # deletion never leaves the user's tokens working.
     tokens.revoke_all(call.redis, call.user.id, call.settings)
+    sessions.erase_user(call.redis, call.user.id)  # the chat conversations, in Redis
     with call.db.transaction() as conn:
         live = profiles.delete_account(conn, call.user.id)
     tokens.deny(call.redis, live + [(call.user.jti, call.user.exp)], call.settings)
@@ -182,7 +184,7 @@ def points_history(call: Call) -> LedgerPage:
     from eco2 import pagination
     from eco2.my import points
 
-    after = pagination.decode(call.query.cursor, int)
+    after = pagination.decode(call.query.cursor, pagination.bigint)
     with call.db.read() as conn:
         rows = points.history(conn, call.user.id, after[0] if after else None, call.query.limit + 1)
     items, cursor = pagination.page(rows, call.query.limit, "id")
@@ -195,7 +197,7 @@ def scan_history(call: Call) -> ScanPage:
     from eco2 import pagination
     from eco2.scan import history
 
-    after = pagination.decode(call.query.cursor, datetime.fromisoformat, UUID)
+    after = pagination.decode(call.query.cursor, pagination.timestamp, pagination.uuid)
     with call.db.read() as conn:
         rows = history.history(conn, call.user.id, after, call.query.limit + 1)
     items, cursor = pagination.page(rows, call.query.limit, "created_at", "id")

@@ -22,14 +22,16 @@ import os
 import re
 import sys
 import time
+import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Literal, TypeVar
 
 from pydantic import BaseModel
 from werkzeug.datastructures import Headers
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
-from eco2 import config, cors, logs
+from eco2 import body, config, cors, logs
 from eco2.problems import PROBLEM_JSON, Problem, from_validation_error, no_route, unavailable
 from eco2.routing import Match, Route, Router
 
@@ -44,7 +46,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 # A request id we echo must not be able to inject headers or flood logs.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _JSON_TYPE = re.compile(r"^application/(?:[a-z0-9.+-]+\+)?json\s*(?:;.*)?$", re.IGNORECASE)
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Cache-Control of every answer on an auth=True route, and of any that sets a
+# cookie, unless the route or its handler names another.
+PERSONAL_CACHE = "private, no-store"
 # NUL is the one character PostgreSQL text cannot hold; in JSON it can only be
 # the escape \u0000 (not preceded by an odd number of backslashes).
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
@@ -72,6 +76,9 @@ class Call:
     query: Any = None
     body: Any = None
     user: "Principal | None" = None  # the verified caller, on auth=True routes
+    # The body as it came, on a route with ``media=`` when its Content-Type is
+    # one of them (``call.body`` is then None; multipart parts: request.files).
+    raw: bytes | None = None
     # Headers the handler adds to the response the runtime serializes for it.
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -88,6 +95,17 @@ class Call:
     def redis(self) -> "redis.Redis":
         """The function's Redis client (connected on first use)."""
         return self.function.redis
+
+
+# What runs in the serving process once it exists (eco2.serve's worker, after
+# gunicorn's fork): work a function starts early without holding up readiness.
+_WORKER_START: list[Callable[[], None]] = []
+
+
+def worker_started() -> None:
+    """Run what :meth:`Function.on_worker_start` registered (eco2.serve calls it)."""
+    for callback in _WORKER_START:
+        callback()
 
 
 class Function:
@@ -138,6 +156,8 @@ class Function:
         cache: str | None = None,
         etag: bool = False,
         static: bool = False,
+        media: tuple[str, ...] = (),
+        max_body: int | None = None,
         summary: str | None = None,
         absolute: bool = False,
     ) -> Callable[[F], F]:
@@ -149,6 +169,10 @@ class Function:
         gets 304 Not Modified with no body. A ``static`` route's answer does not
         change while the process runs (shipped data): its handler runs, and its
         result is validated and serialized, on the first request only.
+        ``media`` are Content-Types accepted besides the JSON ``body`` (an image,
+        ``multipart/form-data``): such a body is not validated but handed over
+        as ``call.raw``; ``max_body`` is their body limit in bytes (JSON keeps
+        the runtime's).
         """
 
         def register(handler: F) -> F:
@@ -167,6 +191,8 @@ class Function:
                     cache=cache,
                     etag=etag,
                     static=static,
+                    media=tuple(m.lower() for m in media),
+                    max_body=max_body,
                     summary=summary or (doc[0] if doc else None),
                     tags=(self.name,),
                 )
@@ -190,6 +216,13 @@ class Function:
 
     def delete(self, path: str, **kw: Any) -> Callable[[F], F]:
         return self.route("DELETE", path, **kw)
+
+    def on_worker_start(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` in the serving worker once it has started: after
+        gunicorn's fork, so a thread it starts lives where requests are served
+        (main.py is imported in gunicorn's master, before the fork). Not called
+        by the in-process test client."""
+        _WORKER_START.append(callback)
 
     def build(self) -> Callable[[Request], Response]:
         """Finish start-up: log the start-up line and return the handler.
@@ -235,7 +268,10 @@ class Function:
         def framework_error(exc: HTTPException) -> Response:
             status = exc.code or 500
             problem = no_route(flask.request.path) if status == 404 else Problem(status)
-            return self._problem(problem, flask.request)
+            response = self._problem(problem, flask.request)
+            if body.unread(flask.request):  # as in handle: nothing waits on a body no route takes
+                response.headers["Connection"] = "close"
+            return response
 
         flask.current_app.register_error_handler(HTTPException, framework_error)
 
@@ -273,17 +309,34 @@ class Function:
         request_id = header_id if _REQUEST_ID.fullmatch(header_id) else os.urandom(16).hex()
         call = Call(request=request, function=self, request_id=request_id)
         route_path = None
+        personal = False
         try:
             match = self.router.match(request.method, request.path)
             route_path = match.route.path if match and match.route else None
+            personal = bool(match and match.route and match.route.auth)
             if cors.is_preflight(request) and match is not None:
                 response = cors.preflight(request, self.settings.cors_origins, match.allowed)
             else:
                 response = self._dispatch(call, match)
         except Problem as problem:
             response = self._problem(problem, request)
+        except HTTPException as exc:
+            # werkzeug's own refusals while a handler reads the request (a
+            # multipart form over its part or memory limits: 413) are the
+            # client's fault, said as a problem; anything else is ours.
+            client = exc.code is not None and 400 <= exc.code < 500
+            problem = Problem(exc.code, exc.description) if client else self.classify(exc, request_id)
+            response = self._problem(problem, request)
         except Exception as exc:  # noqa: BLE001 - the one place every failure is turned into a reply
             response = self._problem(self.classify(exc, request_id), request)
+        if personal or "Set-Cookie" in response.headers:
+            # A caller's own data, or a credential: no cache keeps it, a
+            # shared one least of all, unless the route set its own policy.
+            response.headers.setdefault("Cache-Control", PERSONAL_CACHE)
+        if body.unread(request):
+            # A body nobody read (an early refusal, a route that takes none):
+            # closing spares the server reading its rest, at the client's pace.
+            response.headers["Connection"] = "close"
         response.headers["X-Request-Id"] = request_id
         if self.settings.cors_origins:
             cors.decorate(request, response, self.settings.cors_origins)
@@ -305,8 +358,15 @@ class Function:
         return response
 
     def _dispatch(self, call: Call, match: Match | None) -> Response:
+        """Route, then token, then body: nothing waits on a client's body until
+        the request has a route that takes one and a valid token (eco2.body)."""
         request = call.request
-        body = self._read_body(request)
+        limit = self.settings.max_body_bytes
+        own = match.route if match is not None and match.route is not None else None
+        if own is not None and own.max_body and request.mimetype in own.media:
+            limit = own.max_body  # a body of the route's own media (a photo); JSON keeps the runtime's
+        if (request.content_length or 0) > limit:  # declared: refused before anything is read
+            raise body.too_large(limit)
         if match is None:
             raise no_route(request.path)
         if match.route is None:
@@ -322,13 +382,20 @@ class Function:
             from eco2.tokens import authenticate
 
             call.user = authenticate(call)
-        _reject_nul(request, match.params, body)
+        as_is = request.mimetype in route.media  # a body of its own kind: not JSON
+        raw = b""
+        if route.body is not None or route.media:
+            raw = body.read(request, limit=limit, timeout=self.settings.body_timeout_seconds)
+        _reject_nul(request, match.params, b"" if as_is else raw)
         if route.query is not None:
             call.query = _validate(route.query, dict(request.args.items()), "query")
-        if route.body is not None and not (route.optional_body and not body.strip()):
+        if as_is:
+            call.raw = raw
+        elif route.body is not None and not (route.optional_body and not raw.strip()):
             if not _JSON_TYPE.match(request.headers.get("Content-Type", "")):
-                raise Problem(415, "The body must be application/json.", slug="unsupported-media-type")
-            call.body = _validate_json(route.body, body)
+                accepted = ", ".join(("application/json", *route.media))
+                raise Problem(415, f"The body must be one of: {accepted}.", slug="unsupported-media-type")
+            call.body = _validate_json(route.body, raw)
         payload = route.payload  # a static route's, after its first request
         if payload is None:
             result = route.handler(call)
@@ -350,40 +417,6 @@ class Function:
             response.make_conditional(request)
         return response
 
-    def _read_body(self, request: Request) -> bytes:
-        """Read at most ``max_body_bytes``; more is a 413 without reading the rest."""
-        limit = self.settings.max_body_bytes
-        length = request.content_length
-        if length is None and request.method not in _BODY_METHODS and "chunked" not in (
-            request.headers.get("Transfer-Encoding", "").lower()
-        ):
-            return b""
-        if length is not None and length > limit:
-            return self._too_large(request, limit)
-        data = request.stream.read(limit + 1)
-        if len(data) > limit:
-            return self._too_large(request, limit)
-        # Keep what was read, so that functions-framework's after-request hook
-        # (which drains the body) and handlers see the same bytes.
-        request._cached_data = data  # noqa: SLF001 - werkzeug's documented body cache
-        return data
-
-    @staticmethod
-    def _too_large(request: Request, limit: int) -> bytes:
-        # functions-framework reads the whole request body after every response;
-        # an empty cache stops it from loading an oversized body into memory.
-        # Connection: close asks the client to stop sending; gunicorn itself
-        # discards what is left of a declared body before reading the next
-        # request, so the unread rest is never parsed as one (a reliability test
-        # checks that no request can be smuggled in it).
-        request._cached_data = b""  # noqa: SLF001
-        raise Problem(
-            413,
-            f"The body is larger than {limit} bytes.",
-            slug="body-too-large",
-            headers={"Connection": "close"},
-        )
-
     def classify(self, exc: Exception, request_id: str) -> Problem:
         """Turn an unexpected exception into a problem; only the log sees details."""
         if _is_unavailable(exc):
@@ -395,11 +428,26 @@ class Function:
                 error=type(exc).__name__,
             )
             return unavailable("A backing service is unavailable; try again shortly.")
-        self.log.error(
-            "unhandled error",
-            exc_info=exc,
-            extra={"fields": {"function": self.name, "request_id": request_id}},
-        )
+        sql = _sql_fields(exc)
+        if sql is not None:
+            # psycopg's message carries the failing row and the values sent
+            # (DETAIL: Failing row contains (id, nickname, phone...)): only what
+            # names the failure, and the stack, reach the log.
+            refused = _refused_by_database(exc)
+            if refused is not None:
+                logs.event(self.log, "refused by the database", logging.WARNING, request_id=request_id, **sql)
+                return refused
+            self.log.error(
+                "unhandled error",
+                extra={"fields": {"function": self.name, "request_id": request_id, **sql,
+                                  "stack": "".join(traceback.format_tb(exc.__traceback__))}},
+            )
+        else:
+            self.log.error(
+                "unhandled error",
+                exc_info=exc,
+                extra={"fields": {"function": self.name, "request_id": request_id}},
+            )
         return Problem(500, "An internal error occurred.", slug="internal")
 
     @staticmethod
@@ -485,6 +533,38 @@ def _is_unavailable(exc: Exception) -> bool:
         if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
             return True
     return False
+
+
+def _sql_fields(exc: Exception) -> dict[str, Any] | None:
+    """For a PostgreSQL error, what names it without any value: the class,
+    SQLSTATE, constraint and table; None for anything else."""
+    if "psycopg" not in sys.modules:
+        return None
+    import psycopg
+
+    if not isinstance(exc, psycopg.Error):
+        return None
+    return {
+        "error": type(exc).__name__,
+        "sqlstate": exc.sqlstate,
+        "constraint": exc.diag.constraint_name,
+        "table": exc.diag.table_name,
+    }
+
+
+def _refused_by_database(exc: Exception) -> Problem | None:
+    """The reply to a row PostgreSQL refused: a 409 when it conflicts with rows
+    that exist (a duplicate key, a row referenced or gone), a 422 when a value
+    breaks a rule (CHECK, NOT NULL) or does not fit its type (out of range, bad
+    format). Models validate first; this stops what slips past them (a race,
+    a rule only the database knows) from being a 500."""
+    from psycopg import errors
+
+    if isinstance(exc, (errors.UniqueViolation, errors.ForeignKeyViolation, errors.ExclusionViolation)):
+        return Problem(409, "The request conflicts with the current state of the data.", slug="conflict")
+    if isinstance(exc, (errors.IntegrityError, errors.DataError)):
+        return Problem(422, "A value in the request cannot be stored.", slug="validation")
+    return None
 
 
 def _process_age_ms() -> float | None:

@@ -43,6 +43,8 @@ class Settings(BaseModel):
     database_url: str | None = Field(None, alias="DATABASE_URL")
     redis_url: str | None = Field(None, alias="REDIS_URL")
     max_body_bytes: int = Field(1 << 20, ge=1024, le=64 << 20, alias="ECO2_MAX_BODY_BYTES")
+    # The longest a request's whole body may take to arrive (eco2.body).
+    body_timeout_seconds: float = Field(10.0, gt=0, le=300, alias="ECO2_BODY_TIMEOUT_SECONDS")
     db_pool_max: int = Field(4, ge=1, le=64, alias="ECO2_DB_POOL_MAX")
     db_timeout_seconds: float = Field(3.0, gt=0, le=60, alias="ECO2_DB_TIMEOUT_SECONDS")
     redis_timeout_seconds: float = Field(1.0, gt=0, le=30, alias="ECO2_REDIS_TIMEOUT_SECONDS")

@@ -56,6 +56,13 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+_BINARY = {"type": "string", "format": "binary"}
+# A multipart route's file arrives in the part named ``image`` (the one kind there is).
+_MEDIA_SCHEMAS = {
+    "multipart/form-data": {"type": "object", "properties": {"image": _BINARY}, "required": ["image"]},
+}
+
+
 def _problem_response(status: int) -> dict[str, Any]:
     return {
         "description": HTTPStatus(status).phrase,
@@ -126,6 +133,8 @@ def _operation(route: "Route", schemas: dict[Any, Any], components: dict[str, An
             "required": not route.optional_body,
             "content": {"application/json": {"schema": schemas[((key, "body"), "validation")]}},
         }
+        for media in route.media:
+            op["requestBody"]["content"][media] = {"schema": _MEDIA_SCHEMAS.get(media, _BINARY)}
     responses: dict[str, Any] = {}
     if route.response is not None:
         responses[str(route.status)] = {

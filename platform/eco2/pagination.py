@@ -9,7 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+import math
+from datetime import datetime, timezone
+from typing import Any, Callable
+from uuid import UUID
 
 from pydantic import BaseModel, Field
 
@@ -25,18 +28,65 @@ def encode(*key: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(key), default=str).encode()).decode().rstrip("=")
 
 
-def decode(cursor: str | None, *types: type) -> tuple[Any, ...] | None:
-    """The key in ``cursor``, each part converted by ``types``; a 422 for any
-    cursor this service did not make."""
+def decode(cursor: str | None, *kinds: Callable[[Any], Any]) -> tuple[Any, ...] | None:
+    """The key in ``cursor``, each part checked and converted by ``kinds``
+    (:func:`bigint`, :func:`finite`, :func:`uuid`, :func:`timestamp`,
+    :func:`text`, or a function of the caller's that raises ValueError); a 422
+    for any cursor this service did not make, and for any that does not decode
+    to values within their columns' ranges."""
     if cursor is None:
         return None
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(raw, list) or len(raw) != len(types):
+        if not isinstance(raw, list) or len(raw) != len(kinds):
             raise ValueError
-        return tuple(kind(value) for kind, value in zip(types, raw))
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        return tuple(kind(value) for kind, value in zip(kinds, raw))
+    except (ValueError, TypeError, OverflowError, RecursionError, binascii.Error, UnicodeDecodeError):
         raise invalid_cursor("not a cursor from this service") from None
+
+
+# The kinds of a cursor's parts. Each takes what JSON gave (so a str, an int, a
+# float, a list...), and returns the value in its column's range or raises
+# ValueError: a forged cursor must be a 422 here, never an error from Python
+# (OverflowError) or from PostgreSQL (bigint out of range) later.
+BIGINT_MIN, BIGINT_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def bigint(value: Any) -> int:
+    """A PostgreSQL bigint (an id): a JSON integer, not a float, not a bool."""
+    if type(value) is not int or not BIGINT_MIN <= value <= BIGINT_MAX:
+        raise ValueError("not a bigint")
+    return value
+
+
+def finite(value: Any) -> float:
+    """A finite number (a distance): JSON's Infinity and NaN, and 1e400, are not."""
+    if type(value) not in (int, float) or not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return float(value)
+
+
+def uuid(value: Any) -> UUID:
+    if not isinstance(value, str):
+        raise ValueError("not a UUID")
+    return UUID(value)
+
+
+def timestamp(value: Any) -> datetime:
+    """An instant with its offset, as a timestamptz column gives it, in UTC: an
+    offset PostgreSQL would refuse (over 15:59) cannot reach it."""
+    if not isinstance(value, str):
+        raise ValueError("not a timestamp")
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError("a timestamp without an offset")
+    return moment.astimezone(timezone.utc)
+
+
+def text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("not a string")
+    return value
 
 
 def invalid_cursor(reason: str, detail: str = "The cursor is not valid.") -> Problem:

@@ -27,6 +27,10 @@ class Route:
     cache: str | None = None  # Cache-Control of a success
     etag: bool = False  # a content ETag, and 304 for a matching If-None-Match
     static: bool = False  # the same answer to every request: serialized once, into ``payload``
+    # Media types taken as they come besides the JSON body (call.raw), and their
+    # body limit (JSON keeps ECO2_MAX_BODY_BYTES).
+    media: tuple[str, ...] = ()
+    max_body: int | None = None
     summary: str | None = None
     tags: tuple[str, ...] = ()
     params: dict[str, str | None] = field(default_factory=dict)

@@ -24,14 +24,18 @@ from ..support import ROOT
 
 ECO2 = ROOT / "platform" / "eco2"
 RUNTIME = {
-    "__init__", "app", "config", "cors", "db", "kv", "logs", "migrate", "openapi", "pagination",
-    "problems", "ratelimit", "routing", "seeds", "serve", "sse", "testing", "tokens", "tracking",
+    "__init__", "app", "body", "config", "cors", "db", "fetch", "kv", "logs", "migrate", "openapi",
+    "pagination", "problems", "ratelimit", "routing", "seeds", "serve", "sse", "testing", "tokens",
+    "tracking",
 }
-DOMAINS = {"auth", "character", "image", "knowledge", "location", "my", "scan"}
+DOMAINS = {"auth", "character", "chat", "image", "knowledge", "location", "my", "scan"}
 # A function whose domain package is not named after it.
 PACKAGE_OF = {"info": "knowledge"}
 # Runtime modules that may name a domain module, and why.
-RUNTIME_EXCEPTIONS = {"seeds": "the migration loads the domains' shipped reference data"}
+RUNTIME_EXCEPTIONS = {
+    "seeds": "the migration loads the domains' shipped reference data",
+    "fetch": "what scan and chat may fetch is the upload bucket's address (eco2.image.settings)",
+}
 HTTP = {"eco2.app", "flask", "werkzeug"}
 
 

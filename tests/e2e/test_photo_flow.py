@@ -1,6 +1,8 @@
 """The app's photo flow through `eco2 dev`: a real image function process
 behind the gateway, the embedded object store as `eco2 dev` makes it, a real
-PUT to the store, and the photo read back by its public URL, as scan will."""
+PUT to the store, the photo read back by its public URL, then scanned by that
+URL and its reward seen through my and character, and chat asked about the
+scan and the photo (offline, with no API key, as `make dev` runs it)."""
 
 from __future__ import annotations
 
@@ -59,7 +61,31 @@ def test_eco2_dev_makes_the_store_and_hands_it_to_image_scan_and_chat(dev_store,
     assert confirmed.status == 200, confirmed.body
     assert ticket["cdn_url"].startswith(f"{backing.server.url}/{command.DEV_BUCKET}/scan/")
     assert http("GET", ticket["cdn_url"]).body == photo
-
+    # scan fetches it by its cdn_url (the dev allow-list names the store on 127.0.0.1)
+    # and rewards it; my shows the points, the scan and the character.
+    json_auth = {**bearer(token), "Content-Type": "application/json"}
+    scanned = gw.request("POST", "/api/v1/scan/classify", headers=json_auth,
+                         body=json.dumps({"image_url": ticket["cdn_url"], "user_input": "우유팩이에요"}).encode())
+    assert scanned.status == 200, scanned.body
+    answer = scanned.json()
+    assert answer["reward"]["received"] is True and answer["points"]["awarded"] == 40
+    points = gw.request("GET", "/api/v1/user/me/points", headers=bearer(token))
+    assert points.status == 200 and points.json()["balance"] == 40, points.body
+    scans = gw.request("GET", "/api/v1/user/me/scans", headers=bearer(token)).json()
+    assert [s["id"] for s in scans["items"]] == [answer["scan_id"]]
+    owned = gw.request("GET", "/api/v1/user/me/characters", headers=bearer(token)).json()
+    assert answer["reward"]["name"] in {c["name"] for c in owned}
+    analysis = gw.request("GET", "/api/v1/character/me/analysis", headers=bearer(token))
+    assert analysis.status == 200 and "종이팩" in analysis.body.decode(), analysis.body
+    # chat, with no API key as `make dev` runs it, about the scan and about the photo.
+    for about, origin in (({"scan_id": answer["scan_id"]}, "scan"), ({"image_url": ticket["cdn_url"]}, "image")):
+        asked = gw.request("POST", "/api/v1/chat/messages", headers=json_auth,
+                           body=json.dumps({"message": "이거 어떻게 버려요?", **about}).encode())
+        assert asked.status == 201, asked.body
+        said = asked.json()
+        assert said["model"] == "offline" and said["user_answer"] and said["photo"]["origin"] == origin
+        if origin == "scan":  # the scan as it was recorded: the milk carton the user named
+            assert said["photo"]["category"] == "paper_pack" and said["sources"][0]["id"] == "paper_pack"
 
 def test_a_bucket_of_your_own_is_used_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ECO2_IMAGE_BUCKET", "my-own-bucket")

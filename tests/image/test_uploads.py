@@ -17,12 +17,9 @@ from .conftest import PREFIX, Uploads, http, jpeg
 
 
 def use_the_photo(uploads: Uploads, cdn_url: str) -> bytes:
-    """Step 4 of the flow: what scan does with the photo. Until scan's
-    classify route takes an image_url, fetch the object back by its public URL,
-    checked against the allow-list scan will use.
-
-    SCAN HOOK: replace the body with POST /api/v1/scan/classify {image_url: cdn_url}.
-    """
+    """Step 4 of the flow: the object read back by its public URL, which is on
+    the allow-list scan and chat fetch from (the scan itself, with its reward:
+    tests/e2e/test_photo_flow.py and tests/contract/test_scan.py)."""
     settings = config.load(ImageSettings, environ=uploads.env)
     assert is_upload_url(settings, cdn_url)
     parts = urlsplit(cdn_url)

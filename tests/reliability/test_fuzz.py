@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,55 +45,11 @@ if SEED == "random":
 DESTRUCTIVE = {("DELETE", "/api/v1/user/me"), ("POST", "/api/v1/auth/logout")}
 
 
-@dataclass(frozen=True)
-class Known:
-    """A bug already pinned by a strict-xfail test: the fuzzer still counts and
-    prints it, but does not fail a second time on it. Remove the entry with the
-    fix (the xfail test turns red when it passes)."""
-
-    test: str
-    status: int | None          # the response status, or None for any
-    operation: re.Pattern[str]  # "METHOD /path/template"
-    request: re.Pattern[bytes]  # matched against the request's URL and body
-    content_type: str = ""
-
-
-KNOWN = [
-    # Flask's own HTML 404 when a path segment holds a line break (werkzeug's
-    # path converter does not match "\n"): not problem+json.
-    Known("test_security.py::test_unroutable_paths_are_problem_json", 404, re.compile(".*"),
-          re.compile(rb"%0A|%0B|%0C|%0D|%C2%85|%E2%80%A8|%E2%80%A9", re.I), "text/html"),
-    # A NUL in a nickname reaches a PostgreSQL text column: 500.
-    Known("test_security.py::test_nul_in_dev_login_nickname_is_rejected", 500,
-          re.compile(r"POST /api/v1/auth/dev/login$"), re.compile(rb"\\u0000|\x00")),
-    Known("test_security.py::test_nul_in_profile_nickname_is_rejected", 500,
-          re.compile(r"PATCH /api/v1/user/me$"), re.compile(rb"\\u0000|\x00")),
-    # The dev-login nickname is trimmed before its length is checked, so a
-    # padded one longer than the documented maxLength is accepted.
-    Known("test_fuzz.py::test_dev_login_nickname_length_matches_its_schema", 200,
-          re.compile(r"POST /api/v1/auth/dev/login$"), re.compile(rb"nickname")),
-]
-
-
 @dataclass
 class Tally:
     requests: int = 0
     statuses: Counter = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
-    known: Counter = field(default_factory=Counter)
-
-
-def _known(response: Any, label: str) -> str | None:
-    content_type = (response.headers.get("content-type") or [""])[0]
-    sent = response.request.url.encode() + b" " + (response.request.body or b"")
-    if isinstance(sent, str):
-        sent = sent.encode()
-    for bug in KNOWN:
-        if ((bug.status is None or response.status_code == bug.status)
-                and content_type.startswith(bug.content_type)
-                and bug.operation.search(label) and bug.request.search(sent)):
-            return bug.test
-    return None
 
 
 def _attempt(operation: Any, mode: str, checks: list[Any], destructive: bool, token: str, mint: Any,
@@ -110,10 +65,6 @@ def _attempt(operation: Any, mode: str, checks: list[Any], destructive: bool, to
         except BaseException as exc:  # schemathesis' FailureGroup is a BaseExceptionGroup
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
-            known = _known(response, operation.label)
-            if known:
-                tally.known[known] += 1
-                return
             text = str(exc)
             tally.failures.append(f"{operation.label} [{mode}]: {text[:1500]}"
                                   + (" [...]" if len(text) > 1500 else ""))
@@ -170,11 +121,10 @@ def test_fuzz(spec, clients: dict[str, Client], mint) -> None:
     _, token = mint("퍼저")
     tally, operations, examples = _fuzz(client, spec.prefix, token, mint)
     statuses = ", ".join(f"{code}: {n}" for code, n in sorted(tally.statuses.items()))
-    known = "; ".join(f"{n} × known bug ({test})" for test, n in tally.known.items())
     report(
         f"fuzz {spec.name}: {tally.requests} requests over {operations} operations "
         f"(up to {examples} per operation and mode, seed {SEED or 'fixed'}); statuses {statuses}; "
-        f"{len(tally.failures)} failures" + (f"; {known}" if known else "")
+        f"{len(tally.failures)} failures"
     )
     assert tally.failures == [], "\n\n".join(tally.failures[:5])
 

@@ -334,3 +334,66 @@ def test_request_id_cannot_inject_headers(reliability_env: dict[str, str]) -> No
         reply = raw(port, b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\nX-Request-Id: ok-1.2:3\r\n\r\n")
         assert ("X-Request-Id", "ok-1.2:3") in head_of(reply)[1]
     report("security: X-Request-Id injection on a real server: " + ", ".join(f"{k} -> {v}" for k, v in seen.items()))
+
+
+# -- personal answers are not cached ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_authenticated_answers_are_not_cached(spec, clients: dict[str, Client], mint) -> None:
+    """Every answer of every auth=True route, with a token or without, success or
+    not, carries Cache-Control: private, no-store (no route names its own)."""
+    client = clients[spec.name]
+    _, token = mint()
+    wrong, answered = [], 0
+    for method, path in auth_routes(client):
+        for headers in (bearer(token), {}):
+            result = client.request(method, path, headers=headers)
+            answered += 1
+            cache = result.headers.get("Cache-Control", "")
+            if cache != "private, no-store":
+                wrong.append(f"{method} {path} -> {result.status} Cache-Control {cache!r}")
+    report(f"security {spec.name}: {answered} answers of auth routes; {len(wrong)} cacheable")
+    assert wrong == []
+
+
+def test_answers_that_set_cookies_are_not_cached(clients: dict[str, Client]) -> None:
+    auth = clients["auth"]
+    login = auth.post("/api/v1/auth/dev/login", json={"nickname": "캐시없음"})
+    assert login.status == 200 and "Set-Cookie" in login.headers
+    logout = auth.post("/api/v1/auth/logout")
+    assert "Set-Cookie" in logout.headers, logout.headers
+    for result in (login, logout):
+        assert "no-store" in result.headers.get("Cache-Control", ""), result.headers
+
+
+# -- X-Forwarded-For at the production setting ----------------------------------------------------
+
+
+def test_spoofed_forwarded_for_cannot_reset_a_rate_limit(reliability_env: dict[str, str]) -> None:
+    """At auth's production ECO2_TRUSTED_PROXY_HOPS (ALB -> Kourier -> queue-proxy,
+    each appending one address), whatever a client writes into X-Forwarded-For
+    itself, its requests count against its own address."""
+    hops = BY_NAME["auth"].spec["env"]["ECO2_TRUSTED_PROXY_HOPS"]
+    assert hops == "3"
+    limit = 3
+    client = Client(BY_NAME["auth"].source, env={**reliability_env, "ECO2_TRUSTED_PROXY_HOPS": hops,
+                                                 "ECO2_RATE_LIMIT_PER_MINUTE": str(limit)})
+    proxies = "10.0.1.5, 10.244.0.9"  # what Kourier's Envoy and queue-proxy append
+
+    def login(client_ip: str, spoofed: str) -> int:
+        chain = ", ".join(part for part in (spoofed, client_ip, proxies) if part)  # the ALB appends client_ip
+        return client.post("/api/v1/auth/dev/login", json={"nickname": "한도시험"},
+                           headers={"X-Forwarded-For": chain}).status
+
+    try:
+        attacker = "203.0.113.7"
+        spoofs = ["", "198.51.100.1", "198.51.100.2, 198.51.100.3", "1.1.1.1, 2.2.2.2, 3.3.3.3, 4.4.4.4",
+                  "garbage", "203.0.113.8"]
+        statuses = [login(attacker, spoof) for spoof in spoofs]
+        assert statuses == [200] * limit + [429] * (len(spoofs) - limit), statuses
+        assert login("203.0.113.99", "") == 200  # another client has its own count
+    finally:
+        client.close()
+    report(f"security: rate limit at ECO2_TRUSTED_PROXY_HOPS={hops}: {len(spoofs)} spoofed X-Forwarded-For "
+           f"-> {statuses}")

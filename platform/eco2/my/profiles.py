@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 ADJECTIVES = ("초록", "맑은", "푸른", "싱그러운", "반짝이는", "부지런한", "상쾌한", "산뜻한", "다정한", "씩씩한")
 NOUNS = ("새싹", "숲지기", "지구친구", "나무", "고래", "다람쥐", "꿀벌", "분리왕", "이코친구", "바람")
 
-_PHONE = re.compile(r"^(?:\+?82[-\s]?0?|0)10[-\s]?(\d{4})[-\s]?(\d{4})$")
+# ASCII only: without re.ASCII, \d matches Arabic-Indic and mathematical digits
+# and \s Unicode spaces, which would pass here and break the column's CHECK.
+_PHONE = re.compile(r"^(?:\+?82[-\s]?0?|0)10[-\s]?(\d{4})[-\s]?(\d{4})$", re.ASCII)
 
 
 # Unicode categories a nickname may not hold: controls (Cc), format characters

@@ -39,7 +39,7 @@ import threading
 import time
 from pathlib import Path
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Iterator, Literal
 
 from eco2 import knowledge
 from eco2.knowledge import Category, Item
@@ -145,12 +145,22 @@ class Classifier:
                  prepared: Iterable[str] | None = None) -> Classification:
         """Raises :class:`~eco2.scan.decode.ImageError` (415/422), :class:`UnknownStep`
         (422), or :class:`~eco2.scan.model.ModelError` for broken model files (503)."""
+        *_, (_, result) = self.stages(image, user_input=user_input, prepared=prepared)
+        return result
+
+    def stages(self, image: bytes, *, user_input: str | None = None,
+               prepared: Iterable[str] | None = None) -> Iterator[tuple[str, Any]]:
+        """:meth:`classify` as it goes, for a stream: ``("decoded", {format, width,
+        height, orientation, decode_ms})`` once the photo is decoded, then
+        ``("classified", Classification)``. Raises what :meth:`classify` raises."""
         s = self.settings
         confirmed = self._prepared(prepared)
         start = time.perf_counter()
         decoded = decode(image, size=self.model.card.size, crop=self.model.card.crop,
                          max_pixels=s.max_pixels, max_full_pixels=s.max_full_pixels)
         decoded_at = time.perf_counter()
+        yield "decoded", {"format": decoded.format, "width": decoded.width, "height": decoded.height,
+                          "orientation": decoded.orientation, "decode_ms": round((decoded_at - start) * 1000, 2)}
         ranked = self.mapping.rank(self.model.probabilities(decoded.pixels))
         inferred_at = time.perf_counter()
         top = ranked[0]
@@ -195,7 +205,7 @@ class Classifier:
         advice = self.kb.unmet_steps(category.code, tags, advice=True)
         unsure = category.code == UNCLASSIFIED
         end = time.perf_counter()
-        return Classification(
+        yield "classified", Classification(
             category=category, item=item, minor=minor, confidence=confidence, candidates=candidates,
             source=source, situation_tags=tags, missing_steps=missing_steps, advice_steps=advice,
             disposal_steps=answer.disposal_steps(category),

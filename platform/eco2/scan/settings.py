@@ -1,4 +1,5 @@
-"""Settings of scan's classifier, beyond the runtime's (``Function(..., settings=ScanSettings)``).
+"""Settings of scan's classifier, beyond the runtime's and the upload bucket's
+(``Function(..., settings=ScanSettings)``).
 
 The model and the mapping are files named here, so a better model drops in by
 configuration: an ONNX file with its model card beside it (``<name>.json``:
@@ -13,12 +14,15 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 
-from eco2.config import Settings
+from eco2.image.settings import ImageSettings
 
 DATA = Path(str(resources.files("eco2").joinpath("data/scan")))
 
 
-class ScanSettings(Settings):
+class ScanSettings(ImageSettings):
+    """The image settings (ECO2_IMAGE_*: the upload bucket whose URLs scan
+    fetches, and ECO2_IMAGE_MAX_BYTES, the largest photo) and the classifier's."""
+
     model_path: Path = Field(DATA / "efficientnet_lite0.onnx", alias="ECO2_SCAN_MODEL_PATH")
     mapping_path: Path = Field(DATA / "imagenet_mapping.json", alias="ECO2_SCAN_MAPPING_PATH")
     # Below this summed probability of the best category the answer is 미분류

@@ -121,6 +121,8 @@ def run(port: int, idle_seconds: float) -> None:
             redis_embedded=redis.server is not None,
             env=env,
             function_env=dict.fromkeys(UPLOAD_FUNCTIONS, upload_env),
+            # Host names besides localhost's to answer for (a LAN name, a tunnel's).
+            allowed_hosts=[h for h in os.environ.get("ECO2_DEV_ALLOWED_HOSTS", "").split(",") if h.strip()],
         )
         asyncio.run(_serve(gateway, port, [database, redis, uploads]))
     except KeyboardInterrupt:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,10 @@ HOP_BY_HOP = frozenset(
     }
 )
 _FUNCTION_HOST = re.compile(r"([a-z0-9-]+)\.localhost(?::\d+)?", re.IGNORECASE)
+# The hosts the gateway answers for, whatever else names 127.0.0.1: a web page
+# that rebinds its own name to 127.0.0.1 (DNS rebinding) must not reach dev login.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+_HOST_PORT = re.compile(r"(\[[^\]]*\]|[^:]*)(?::\d*)?")
 
 
 class Gateway:
@@ -43,7 +47,9 @@ class Gateway:
     for named functions, above the developer's (the embedded object store's
     key: a developer's own AWS variables must not sign for it). ``start()``
     serves on 127.0.0.1 (port 0: any free port, then see ``port``); ``stop()``
-    stops everything it started.
+    stops everything it started. It answers only for ``localhost``,
+    ``*.localhost``, ``127.0.0.1``, ``[::1]`` and ``allowed_hosts`` (421 for
+    any other Host).
     """
 
     def __init__(
@@ -61,6 +67,7 @@ class Gateway:
         watch: bool = True,
         ready_timeout: float = READY_TIMEOUT,
         stop_grace: float | None = STOP_GRACE,
+        allowed_hosts: Iterable[str] = (),
     ) -> None:
         self.root = Path(root).resolve()
         self.platform = Path(platform).resolve()
@@ -80,7 +87,8 @@ class Gateway:
             )
         # Longest prefix first, so that a nested prefix wins over its parent.
         self._by_prefix = sorted(self.functions.values(), key=lambda f: len(f.prefix), reverse=True)
-        self.app = web.Application()
+        self.allowed_hosts = LOOPBACK_HOSTS | {host.strip().lower().rstrip(".") for host in allowed_hosts}
+        self.app = web.Application(middlewares=[self._guard])
         self.app.router.add_route("*", "/{path:.*}", self._dispatch)
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -193,6 +201,32 @@ class Gateway:
             say(fn.name, f"restart failed: {exc}")
 
     # -- requests --------------------------------------------------------------
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Before routing: the Host must be one of ours (421 otherwise), and an
+        absolute-form target (``GET http://host/path``, RFC 9112 section 3.2.2)
+        is served as its path, with its authority as the host (aiohttp's own
+        routing would answer it with a plain 404 or fail in the proxy)."""
+        if not self._host_allowed(request.host):
+            problem = Problem(421, "This gateway answers only for localhost, *.localhost, 127.0.0.1 and [::1] "
+                                   "(and ECO2_DEV_ALLOWED_HOSTS).", slug="misdirected-request")
+            return _problem_response(problem, request)
+        target = request.raw_path
+        if not target.startswith("/"):
+            if not target.lower().startswith(("http://", "https://")):
+                problem = Problem(400, "The request target must be a path or an absolute http URL.",
+                                  slug="bad-request-target")
+                return _problem_response(problem, request)
+            path = request.rel_url.raw_path_qs
+            request = request.clone(rel_url=URL(path if path.startswith("/") else "/" + path, encoded=True),
+                                    host=request.host)
+        return await self._dispatch(request)
+
+    def _host_allowed(self, host: str) -> bool:
+        match = _HOST_PORT.fullmatch(host.strip())
+        name = (match.group(1) if match else "").lower().rstrip(".")
+        return name in self.allowed_hosts or name.endswith(".localhost")
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         """Route as the cluster does: by ``<function>.localhost`` host, else by path prefix."""

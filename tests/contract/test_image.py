@@ -16,7 +16,7 @@ import pytest
 
 from eco2.tokens import ACCESS_COOKIE
 
-from .conftest import PREFIX, Uploads, http, jpeg
+from ..image.conftest import PREFIX, Uploads, http, jpeg, uploads, uploads_for  # noqa: F401 - fixtures
 
 APP_ORIGIN = "http://localhost:5173"
 TICKET_FIELDS = {"key": str, "upload_url": str, "cdn_url": str, "expires_in": int, "required_headers": dict}
