@@ -52,9 +52,10 @@ def chat_session(user_id: str, session_id: str) -> str:
 
 
 def chat_sessions(user_id: str) -> str:
-    """The ids of a user's chat sessions (a set), so that deleting the account
-    erases them; as long as the newest session lives."""
-    return f"eco2:chat:sessions:{user_id}"
+    """The ids of a user's live chat sessions (a sorted set, scored by when each
+    expires), so that deleting the account erases them; as long as the newest
+    session lives. (A sorted set since chatfix: the name changed with the type.)"""
+    return f"eco2:chat:session-index:{user_id}"
 
 
 def rate_limit(bucket: str, client: str, window: int) -> str:
