@@ -85,19 +85,19 @@ def test_a_slow_vision_model_times_out_to_the_local_answer(fake_openai: FakeOpen
 
 def test_a_trickling_vision_answer_is_cut_at_the_timeout(fake_openai: FakeOpenAI) -> None:
     """httpx's read timeout restarts with every byte: a body sent 8 bytes every
-    0.1 s never trips it. The call's deadline covers the whole answer."""
+    0.2 s never trips it. The call's deadline covers the whole answer."""
     body = json.dumps({"choices": [{"message": {"content": answer()}}]})
-    trickle = len(body) / 8 * 0.1  # seconds the whole body would take: ~4 s
-    fake_openai.script(Reply(content=answer(), chunk_delay=0.1))
+    trickle_ms = len(body) / 8 * 200  # what the whole body would take: over 8 s
+    fake_openai.script(Reply(content=answer(), chunk_delay=0.2))
     result = classifier.classify(UNSURE, settings=vision_settings(fake_openai.base_url, timeout=0.5))
     assert (result.source, result.category.code, result.vision_error) == ("model", "unclassified", "timeout")
-    # The deadline plus a read or two, far less than the trickle.
-    assert result.timings.vision_ms < min(2000, trickle * 1000 / 2)
+    # The deadline, a read after it and (first in a process) openai's import: far less than the trickle.
+    assert result.timings.vision_ms < trickle_ms / 2
     assert len(fake_openai.requests) == 1
 
 
-def test_vision_and_chat_share_one_client_per_configuration() -> None:
-    """One cache, in the runtime: the same numbers give the same client (one connection pool)."""
+def test_the_runtime_keeps_one_client_per_configuration() -> None:
+    """The one cache chat and vision use: the same numbers give the same client (one connection pool)."""
     from pydantic import SecretStr
 
     from eco2 import openai_client
