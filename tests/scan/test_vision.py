@@ -83,6 +83,32 @@ def test_a_slow_vision_model_times_out_to_the_local_answer(fake_openai: FakeOpen
     assert len(fake_openai.requests) == 1
 
 
+def test_a_trickling_vision_answer_is_cut_at_the_timeout(fake_openai: FakeOpenAI) -> None:
+    """httpx's read timeout restarts with every byte: a body sent 8 bytes every
+    0.2 s never trips it. The call's deadline covers the whole answer."""
+    body = json.dumps({"choices": [{"message": {"content": answer()}}]})
+    trickle_ms = len(body) / 8 * 200  # what the whole body would take: over 8 s
+    fake_openai.script(Reply(content=answer(), chunk_delay=0.2))
+    result = classifier.classify(UNSURE, settings=vision_settings(fake_openai.base_url, timeout=0.5))
+    assert (result.source, result.category.code, result.vision_error) == ("model", "unclassified", "timeout")
+    # The deadline, a read after it and (first in a process) openai's import: far less than the trickle.
+    assert result.timings.vision_ms < trickle_ms / 2
+    assert len(fake_openai.requests) == 1
+
+
+def test_the_runtime_keeps_one_client_per_configuration() -> None:
+    """The one cache chat and vision use: the same numbers give the same client (one connection pool)."""
+    from pydantic import SecretStr
+
+    from eco2 import openai_client
+
+    def make(timeout: float):
+        return openai_client.client(base_url="http://127.0.0.1:9/v1", api_key=SecretStr("sk-test"),
+                                    timeout=timeout, connect_timeout=timeout, max_retries=0)
+
+    assert make(1.0) is make(1.0) and make(1.0) is not make(2.0)
+
+
 @pytest.mark.parametrize(("reply", "error"), [
     (Reply(status=429, headers={"Retry-After": "1"}), "status 429"),
     (Reply(status=500), "status 500"),
@@ -105,7 +131,13 @@ def test_an_unreachable_vision_server_falls_back() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     result = classifier.classify(UNSURE, settings=vision_settings(f"http://127.0.0.1:{port}/v1"))
-    assert result.source == "model" and result.vision_error == "APIConnectionError"
+    assert result.source == "model" and result.vision_error == "connection"
+
+
+def test_vision_without_an_api_key_falls_back_without_a_call(fake_openai: FakeOpenAI) -> None:
+    settings = scan_settings(ECO2_SCAN_VISION_MODEL="gpt-4o-mini", OPENAI_BASE_URL=fake_openai.base_url)
+    result = classifier.classify(UNSURE, settings=settings)
+    assert (result.source, result.vision_error) == ("model", "no API key") and fake_openai.requests == []
 
 
 def test_a_vision_item_outside_its_category_is_not_kept(fake_openai: FakeOpenAI) -> None:

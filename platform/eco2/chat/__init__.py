@@ -4,8 +4,7 @@
 - ``grounding``: the knowledge base's entries for a message, as reference text, and its ``sources``
 - ``prompt``: 이코's instructions, the messages sent to the model, and the guard against leaking them
 - ``sessions``: the last turns of a conversation in Redis
-- ``client``: the OpenAI client (``openai`` imported there, on first use)
-- ``transport``: the client's HTTP transport: a deadline per attempt, long ``Retry-After`` waits shortened
+- ``client``: the model's answers, whole or streamed, through the runtime's ``eco2.openai_client``
 - ``offline``: an answer composed without a model
 - ``photo``: a scan's or a photo's classification as context
 - ``conversation``: one message to one answer, whole or streamed

@@ -1,31 +1,29 @@
-"""The language model, through the ``openai`` package; imported here, on first use only.
+"""The language model, through the ``openai`` package; imported on first use only.
 
-``openai`` is the heaviest import in the project (1.1-1.6 s of a cold start
-here), so nothing else in chat imports it: a health check, an offline answer
-and every other function never pay for it. One client per configuration and
-process keeps its connection pool warm.
+The client is the runtime's (:mod:`eco2.openai_client`, shared with scan's
+vision refinement): ``openai`` is imported when a model is first asked, so a
+health check, an offline answer and every other function never import it.
 
 Limits: a connect timeout, and a deadline on each attempt's whole response
-(:mod:`eco2.chat.transport`: a read timeout alone restarts with every byte);
-the client's own retries (with its backoff, honouring a ``Retry-After`` of up
-to ``MAX_RETRY_WAIT``) on 408, 409, 429 and 5xx; ``max_tokens`` caps the
-answer. Every failure becomes :class:`UpstreamError`, whose ``reason`` is
-short and safe to log and show: never the exception's text, which can hold
-the base URL. An answer of the wrong shape (a compatible server's bug) or an
-empty one is a failure too, not an answer.
+(a read timeout alone restarts with every byte); the client's own retries
+(with its backoff, honouring a ``Retry-After`` of up to
+``eco2.openai_client.MAX_RETRY_WAIT``) on 408, 409, 429 and 5xx;
+``max_tokens`` caps the answer. Every failure becomes :class:`UpstreamError`,
+whose ``reason`` is short and safe to log and show. An answer of the wrong
+shape (a compatible server's bug) or an empty one is a failure too, not an
+answer.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
+
+from eco2 import openai_client
 
 if TYPE_CHECKING:
     from eco2.chat.settings import ChatSettings
 
-# Seconds: the longest wait between retries (a longer Retry-After is shortened).
-MAX_RETRY_WAIT = 10.0
 # What a malformed answer raises while it is read: the openai client builds its
 # objects without validating them, and a stream's chunk may not be JSON.
 MALFORMED = (ValueError, TypeError, AttributeError, IndexError)
@@ -54,29 +52,12 @@ class Reply:
     usage: Usage | None
 
 
-_clients: dict[tuple[Any, ...], Any] = {}
-_lock = threading.Lock()
-
-
 def _client(settings: "ChatSettings") -> Any:
-    key_text = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
-    key = (settings.openai_base_url, key_text, settings.connect_timeout_seconds,
-           settings.timeout_seconds, settings.max_retries)
-    with _lock:
-        if key not in _clients:
-            import openai
-
-            from eco2.chat.transport import Deadline
-
-            _clients[key] = openai.OpenAI(
-                api_key=key_text,
-                base_url=settings.openai_base_url,
-                timeout=openai.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds),
-                max_retries=settings.max_retries,
-                http_client=openai.DefaultHttpxClient(
-                    transport=Deadline(settings.timeout_seconds, MAX_RETRY_WAIT)),
-            )
-        return _clients[key]
+    return openai_client.client(
+        base_url=settings.openai_base_url,
+        api_key=settings.openai_api_key,
+        timeout=settings.timeout_seconds, connect_timeout=settings.connect_timeout_seconds,
+        max_retries=settings.max_retries)
 
 
 def _usage(raw: Any) -> Usage | None:
@@ -99,18 +80,6 @@ def _model(value: Any, default: str) -> str:
     return value if isinstance(value, str) and value else default
 
 
-def _failure(exc: Exception) -> UpstreamError:
-    import openai
-
-    if isinstance(exc, openai.APITimeoutError):
-        return UpstreamError("timeout")
-    if isinstance(exc, openai.APIStatusError):
-        return UpstreamError(f"status {exc.status_code}")
-    if isinstance(exc, openai.APIConnectionError):
-        return UpstreamError("connection")
-    return UpstreamError(type(exc).__name__)
-
-
 def _request(settings: "ChatSettings", messages: list[dict[str, Any]], temperature: float) -> dict[str, Any]:
     return {"model": settings.model, "messages": messages, "temperature": temperature,
             "max_tokens": settings.max_output_tokens}
@@ -125,7 +94,7 @@ def complete(settings: "ChatSettings", messages: list[dict[str, Any]], temperatu
         text = _text(response.choices[0].message.content)
         reply = Reply(text, _model(response.model, settings.model), _usage(response.usage))
     except openai.OpenAIError as exc:
-        raise _failure(exc) from None
+        raise UpstreamError(openai_client.reason(exc)) from None
     except MALFORMED:
         raise UpstreamError("malformed answer") from None
     if not text:
@@ -156,7 +125,7 @@ def stream(settings: "ChatSettings", messages: list[dict[str, Any]], temperature
                         yield piece
                     finished = finished or choice.finish_reason is not None
     except openai.OpenAIError as exc:
-        raise _failure(exc) from None
+        raise UpstreamError(openai_client.reason(exc)) from None
     except MALFORMED:
         raise UpstreamError("malformed answer") from None
     if not finished:  # the connection closed cleanly before the model said it was done

@@ -40,6 +40,7 @@ class ScanSettings(ImageSettings):
     # Optional refinement by an OpenAI vision model when the local answer is unsure.
     vision_model: str | None = Field(None, alias="ECO2_SCAN_VISION_MODEL")
     vision_below: float = Field(0.6, gt=0, le=1, alias="ECO2_SCAN_VISION_BELOW")
+    # The vision call's deadline, from connecting to the answer's last byte; no retries.
     vision_timeout_seconds: float = Field(8.0, gt=0, le=60, alias="ECO2_SCAN_VISION_TIMEOUT_SECONDS")
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")

@@ -4,20 +4,24 @@ Used only when ``ECO2_SCAN_VISION_MODEL`` is set (e.g. ``gpt-4o-mini``) and
 the local answer's confidence is below ``ECO2_SCAN_VISION_BELOW``. One call to
 ``/v1/chat/completions`` with a downsized JPEG of the photo and a strict JSON
 schema: a category code of the knowledge base, the item if it can tell, and
-situation tags from the project's vocabulary (the original app's tags). The
-call has a bounded timeout and no retries; any failure (timeout, 429, 5xx, a
-malformed or off-vocabulary answer) raises :class:`VisionError` and the
-caller keeps the local answer. ``openai`` is imported here, on this path only.
+situation tags from the project's vocabulary (the original app's tags).
+
+The client is the runtime's (:mod:`eco2.openai_client`, chat's too), with no
+retries and ``ECO2_SCAN_VISION_TIMEOUT_SECONDS`` as the deadline of the whole
+call, from connecting to the answer's last byte: an answer that trickles is cut
+there, not held one read timeout per byte. Any failure (timeout, 429, 5xx, a
+malformed or off-vocabulary answer) raises :class:`VisionError` and the caller
+keeps the local answer. ``openai`` is imported on this path only.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from eco2 import openai_client
 from eco2.knowledge import Category, KnowledgeBase
 from eco2.scan import tags as vocabulary
 
@@ -67,35 +71,23 @@ def _instructions(kb: KnowledgeBase) -> str:
     )
 
 
-_clients: dict[tuple[str | None, str | None, float], Any] = {}
-_lock = threading.Lock()
-
-
-def _client(settings: "ScanSettings") -> Any:
-    """One client (and its connection pool) per configuration, per process."""
-    key_text = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-    key = (settings.openai_base_url, key_text, settings.vision_timeout_seconds)
-    with _lock:
-        if key not in _clients:
-            import openai
-
-            _clients[key] = openai.OpenAI(
-                api_key=key_text or "unset", base_url=settings.openai_base_url,
-                timeout=settings.vision_timeout_seconds, max_retries=0,
-            )
-        return _clients[key]
-
-
 def refine(jpeg: bytes, user_input: str | None, settings: "ScanSettings", kb: KnowledgeBase) -> VisionAnswer:
     """Ask the vision model once. Raises :class:`VisionError` on any failure."""
+    if not settings.openai_api_key:
+        raise VisionError("no API key")  # the openai client refuses to start without one
     import openai
 
     image_url = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
     content: list[dict[str, Any]] = [{"type": "image_url", "image_url": {"url": image_url, "detail": "low"}}]
     if user_input:
         content.insert(0, {"type": "text", "text": f"사용자의 말: {user_input[:500]}"})
+    client = openai_client.client(
+        base_url=settings.openai_base_url,
+        api_key=settings.openai_api_key,
+        timeout=settings.vision_timeout_seconds, connect_timeout=settings.vision_timeout_seconds,
+        max_retries=0)
     try:
-        response = _client(settings).chat.completions.create(
+        response = client.chat.completions.create(
             model=settings.vision_model,
             messages=[
                 {"role": "system", "content": _instructions(kb)},
@@ -107,12 +99,8 @@ def refine(jpeg: bytes, user_input: str | None, settings: "ScanSettings", kb: Kn
             },
             temperature=0,
         )
-    except openai.APITimeoutError:
-        raise VisionError("timeout") from None
-    except openai.APIStatusError as exc:
-        raise VisionError(f"status {exc.status_code}") from None
-    except openai.APIError as exc:
-        raise VisionError(type(exc).__name__) from None
+    except openai.OpenAIError as exc:
+        raise VisionError(openai_client.reason(exc)) from None
     try:
         raw = json.loads(response.choices[0].message.content or "")
         category = kb.category(raw["category"])

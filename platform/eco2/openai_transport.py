@@ -1,4 +1,4 @@
-"""The HTTP transport under the model's client: a deadline per attempt, and a cap on waits.
+"""The HTTP transport under the OpenAI client: a deadline per attempt, and a cap on waits.
 
 httpx has a connect and a read timeout, but no total one: a read timeout
 restarts with every byte, so an answer that trickles (a JSON body a few bytes
@@ -14,9 +14,9 @@ The openai client honours a ``Retry-After`` of up to two minutes between its
 retries; a user waiting for an answer gains nothing from such a wait (the
 degraded answer is better), so a longer one is shortened to ``max_wait``.
 
-Imported only by :mod:`eco2.chat.client`, when the client is made (httpx2
+Imported only by :mod:`eco2.openai_client`, when a client is made (httpx2
 comes with openai). A transport of one's own turns off httpx's proxies from
-the environment (``HTTPS_PROXY``): chat reaches the API directly (its
+the environment (``HTTPS_PROXY``): chat and scan reach the API directly (their
 ``egress: [https]``). Why by hand: httpx's documented extension point for this
 is a transport; no package offers a total deadline for it.
 """
