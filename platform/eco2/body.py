@@ -21,13 +21,16 @@ A request whose body is not read (an early refusal, a route that takes none)
 is answered with ``Connection: close`` (:func:`unread`): the server would
 otherwise read the rest, however slowly it came, to find the next request.
 
-Routes that take a raw body (an image, multipart) call :func:`read` with their
-own limit and timeout.
+The runtime calls :func:`read`, not the routes (:meth:`eco2.app.Function._dispatch`):
+the limit is the function's, or a ``media=`` route's ``max_body`` for a body of
+its own media; the timeout is the function's ``ECO2_BODY_TIMEOUT_SECONDS`` for
+every route. A body whose framing the server cannot parse (chunked) is a 400.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 
@@ -135,12 +138,25 @@ def _read_within(request: Request, limit: int, timeout: float) -> bytes:
     except (TimeoutError, ClientDisconnected, OSError):
         # werkzeug reports a timed-out read as a disconnection; the clock tells them apart.
         _refuse(request, too_slow(timeout) if time.monotonic() >= deadline else incomplete())
+    except Exception as exc:
+        if not _unparsable(exc):
+            raise
+        _refuse(request, malformed())
     finally:
         if sock is not None:
             sock.settimeout(None)  # gunicorn's worker expects a blocking socket
     if size > limit:
         _refuse(request, too_large(limit))
     return b"".join(chunks)
+
+
+def _unparsable(exc: Exception) -> bool:
+    """Whether ``exc`` is the server's parser refusing the body's framing (a
+    chunk size that is not hex, a chunk without its CRLF): gunicorn's
+    ParseException, not an OSError. Looked up, not imported: only a body
+    gunicorn parses can raise it, and then its module is loaded."""
+    errors = sys.modules.get("gunicorn.http.errors")
+    return errors is not None and isinstance(exc, errors.ParseException)
 
 
 def _refuse(request: Request, problem: Problem) -> None:
@@ -161,6 +177,10 @@ def too_slow(timeout: float) -> Problem:
 
 def incomplete() -> Problem:
     return Problem(400, "The connection ended before the whole body arrived.", slug="body-incomplete")
+
+
+def malformed() -> Problem:
+    return Problem(400, "The body's chunked framing is malformed.", slug="body-malformed")
 
 
 def busy() -> Problem:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import contextlib
 import http.client
 import socket
+from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from ..support import PROBLEM, bearer
 from .conftest import report
-from .live import head_of, serve
+from .live import head_of, raw, serve
 
 THREADS = 4
 WAIT = 15.0  # a client's patience here; the server's deadlines below are far longer or far shorter
@@ -130,3 +131,28 @@ def test_a_bad_header_timeout_stops_the_server(value: str, capsys) -> None:
         server.header_timeout({"ECO2_HEADER_TIMEOUT_SECONDS": value})
     assert stopped.value.code == 78
     assert "ECO2_HEADER_TIMEOUT_SECONDS must be an integer from 1 to 3600" in capsys.readouterr().err
+
+
+MEDIA = Path(__file__).parents[1] / "runtime" / "fixtures" / "media" / "main.py"
+BROKEN_CHUNKS = {
+    "size not hex": b"zz\r\nabc\r\n0\r\n\r\n",
+    "no terminator after the data": b"3\r\nabcXY0\r\n\r\n",
+    "bad extension": b"3;\x01\r\nabc\r\n0\r\n\r\n",
+}
+
+
+def test_a_malformed_chunked_body_is_a_400(tmp_path: Path) -> None:
+    """gunicorn's chunk parser raises its own errors (not OSError) from the body's
+    read: before, a 500 and an "unhandled error" with a stack in the log."""
+    seen = {}
+    with open(tmp_path / "stderr", "wb") as log, serve(MEDIA, {"ECO2_ENV": "test"}, log=log) as port:
+        for name, chunks in BROKEN_CHUNKS.items():
+            for path, kind in (("/api/v1/media/upload", "image/png"), ("/api/v1/media/note", "application/json")):
+                reply = raw(port, (f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: {kind}\r\n"
+                                   "Transfer-Encoding: chunked\r\n\r\n").encode() + chunks)
+                status, headers = head_of(reply)
+                seen[f"{name} {path}"] = status
+                assert status == 400 and ("Content-Type", PROBLEM) in headers, (name, path, reply[:300])
+                assert b"body-malformed" in reply and ("Connection", "close") in headers
+    assert b"unhandled error" not in (tmp_path / "stderr").read_bytes()
+    report(f"slow clients: {len(seen)} malformed chunked bodies -> " + ", ".join(sorted({str(s) for s in seen.values()})))
