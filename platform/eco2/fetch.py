@@ -18,7 +18,8 @@ own network: the cloud's metadata service, the database, a peer's pod. So::
 - redirects are followed by hand, at most ``max_redirects``, each hop checked
   like the first;
 - the body is streamed and the fetch stops at ``max_bytes`` (413); the
-  connection has its own timeout and the whole fetch a deadline (504);
+  connection has its own timeout and the whole fetch, DNS lookups and every
+  hop included, a deadline (504) that no trickle of bytes extends;
 - content is never decoded (``Accept-Encoding: identity``): a gzip bomb stays
   a byte count.
 
@@ -34,8 +35,10 @@ the first photo. It is imported only when a URL is fetched.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -100,7 +103,7 @@ def get(url: str, rules: Policy) -> Fetched:
         if found is None or found not in rules.allowed:
             raise not_allowed("The image_url is not on an allowed host.")
         parts = urlsplit(url)
-        address = _resolve(parts.hostname or "", _port(parts), found in rules.private_ok)
+        address = _resolve(parts.hostname or "", _port(parts), found in rules.private_ok, deadline)
         status, location, content_type, data = _request(url, address, rules, deadline)
         if status in _REDIRECTS:
             if not location:
@@ -123,18 +126,45 @@ def _port(parts) -> int:  # noqa: ANN001 - a SplitResult
     return port or (443 if parts.scheme == "https" else 80)
 
 
-def _resolve(host: str, port: int, private_ok: bool) -> str:
+def _resolve(host: str, port: int, private_ok: bool, deadline: float) -> str:
     """The address to connect to: the first of ``host``'s, once all are checked."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        raise Problem(502, "The image host could not be resolved.", slug="upstream-failed") from None
-    addresses = [info[4][0] for info in infos]
+    addresses = [info[4][0] for info in _lookup(host, port, deadline)]
     if not private_ok:
         for text in addresses:
             if not _public(ipaddress.ip_address(text.split("%", 1)[0])):
                 raise not_allowed("The image_url resolves to a non-public address.")
     return addresses[0]
+
+
+def _lookup(host: str, port: int, deadline: float) -> list[tuple]:
+    """``getaddrinfo`` within the deadline. It takes no timeout (the resolver's
+    own, retries included, can be tens of seconds), so it runs on a thread
+    this one stops waiting for when the deadline passes; the thread ends when
+    the resolver gives up."""
+    found: dict[str, object] = {}
+
+    def lookup() -> None:
+        try:
+            found["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):  # socket.gaierror is an OSError
+            found["error"] = True
+
+    thread = threading.Thread(target=lookup, name="eco2-fetch-resolve", daemon=True)
+    thread.start()
+    thread.join(_left(deadline))
+    if thread.is_alive():
+        raise _timeout()
+    if "infos" not in found:
+        raise Problem(502, "The image host could not be resolved.", slug="upstream-failed")
+    return found["infos"]  # type: ignore[return-value]
+
+
+def _left(deadline: float) -> float:
+    """Seconds left before ``deadline``; a 504 when none are."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _timeout()
+    return left
 
 
 def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -146,63 +176,74 @@ def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 
 
 def _request(url: str, address: str, rules: Policy, deadline: float) -> tuple[int, str | None, str | None, bytes]:
-    """One GET to ``address``, read up to the limit: (status, Location, Content-Type, body)."""
-    import urllib3
-    from urllib3.exceptions import (
-        ConnectTimeoutError,
-        HTTPError,
-        NewConnectionError,
-        ReadTimeoutError,
-    )
+    """One GET to ``address``, read up to the limit: (status, Location, Content-Type, body).
+
+    A socket's timeout bounds each read, and a server sending one byte just
+    before it expires would reset it forever (in the status line, a header, a
+    chunk's size as much as in the body). So once connected, a timer shuts the
+    socket when the deadline passes: whatever read is waiting ends then, and
+    the clock says it was the deadline (504), not the server (502).
+    """
+    import http.client
+
+    import urllib3.connection
+    from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
 
     parts = urlsplit(url)
     host = parts.hostname or ""
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise _timeout()
-    timeout = urllib3.Timeout(connect=min(rules.connect_timeout, remaining), read=remaining)
     port = _port(parts)
+    timeout = min(rules.connect_timeout, _left(deadline))
     if parts.scheme == "https":
-        pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
-            address, port, timeout=timeout, retries=False, maxsize=1,
-            server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED",
+        conn: urllib3.connection.HTTPConnection = urllib3.connection.HTTPSConnection(
+            address, port, timeout=timeout, server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED",
         )
     else:
-        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1)
+        conn = urllib3.connection.HTTPConnection(address, port, timeout=timeout)
     netloc = parts.netloc.rsplit("@", 1)[-1]  # never pass credentials on
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     headers = {"Host": netloc, "Accept": "image/*", "Accept-Encoding": "identity", "User-Agent": "eco2-fetch"}
+    watchdog: threading.Timer | None = None
     try:
-        with pool:
-            response = pool.urlopen(
-                "GET", path, headers=headers, redirect=False, retries=False,
-                preload_content=False, decode_content=False, assert_same_host=False,
-            )
-            try:
-                status = response.status
-                if status in _REDIRECTS or not 200 <= status < 300:
-                    return status, response.headers.get("Location"), None, b""
-                length = response.headers.get("Content-Length", "")
-                if length.isdigit() and int(length) > rules.max_bytes:
-                    raise _too_large(rules.max_bytes)
-                chunks: list[bytes] = []
-                size = 0
-                while chunk := response.read(_CHUNK, decode_content=False):
-                    size += len(chunk)
-                    if size > rules.max_bytes:
-                        raise _too_large(rules.max_bytes)
-                    if time.monotonic() > deadline:
-                        raise _timeout()
-                    chunks.append(chunk)
-                return status, None, response.headers.get("Content-Type"), b"".join(chunks)
-            finally:
-                response.release_conn()
+        conn.connect()
+        sock = conn.sock
+        watchdog = threading.Timer(_left(deadline), _shut, (sock,))
+        watchdog.daemon = True
+        watchdog.start()
+        sock.settimeout(_left(deadline))
+        conn.request("GET", path, headers=headers, preload_content=False, decode_content=False)
+        response = conn.getresponse()
+        status = response.status
+        if status in _REDIRECTS or not 200 <= status < 300:
+            return status, response.headers.get("Location"), None, b""
+        length = response.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > rules.max_bytes:
+            raise _too_large(rules.max_bytes)
+        chunks: list[bytes] = []
+        size = 0
+        # read1: what has arrived (up to a chunk), not a wait for the chunk to fill.
+        while chunk := response.read1(_CHUNK, decode_content=False):
+            size += len(chunk)
+            if size > rules.max_bytes:
+                raise _too_large(rules.max_bytes)
+            chunks.append(chunk)
+        _left(deadline)  # an end the timer forced is not the body's end
+        return status, None, response.headers.get("Content-Type"), b"".join(chunks)
     except NewConnectionError:  # before ConnectTimeoutError: it subclasses it
         raise Problem(502, "The image host could not be reached.", slug="upstream-failed") from None
     except (ConnectTimeoutError, ReadTimeoutError, TimeoutError):
         raise _timeout() from None
-    except HTTPError:
+    except (HTTPError, OSError, http.client.HTTPException):
+        _left(deadline)  # the timer's doing, past the deadline: 504
         raise Problem(502, "The image host's answer was broken.", slug="upstream-failed") from None
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+        conn.close()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def _too_large(limit: int) -> Problem:

@@ -16,6 +16,8 @@ from eco2.problems import Problem
 
 PHOTO = bytes(range(256)) * 8  # 2 KiB
 LIMIT = 4096
+TRICKLE = 100  # bytes, one per 0.05 s: 5 s in all
+TRICKLED = threading.Event()  # the whole of /trickle was sent
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -58,6 +60,20 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.flush()
             self.server.release.wait(10)  # type: ignore[attr-defined]
+        elif path == "/trickle":  # one byte at a time, each well inside a socket timeout
+            self.send_response(200)
+            self.send_header("Content-Length", str(TRICKLE))
+            self.end_headers()
+            try:
+                for sent in range(TRICKLE):
+                    if sent == TRICKLE - 1:
+                        TRICKLED.set()  # before the last byte: a client that has it has seen this
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    if self.server.release.wait(0.05):  # type: ignore[attr-defined]
+                        return
+            except OSError:  # the client left: what the deadline should do
+                pass
         elif path == "/missing":
             self._send(404, b"no")
         else:
@@ -176,6 +192,36 @@ def test_upstream_errors(servers: tuple[str, str]) -> None:
 def test_a_stalled_upstream_is_a_504(servers: tuple[str, str]) -> None:
     allowed, _ = servers
     assert refusal(allowed + "/stall", rules(allowed, total_timeout=0.3)) == (504, "upstream-timeout")
+
+
+def test_a_trickling_upstream_is_cut_off_at_the_deadline(servers: tuple[str, str]) -> None:
+    """Each byte arrives long before a read would time out: only a deadline over
+    the whole fetch stops it. Before, reads went on until 64 KiB or the body's
+    end (5 s here) and the deadline was looked at only between them."""
+    allowed, _ = servers
+    assert refusal(allowed + "/trickle", rules(allowed, total_timeout=0.5)) == (504, "upstream-timeout")
+    assert not TRICKLED.is_set()  # gave up before the body ended
+
+
+def test_a_slow_lookup_is_within_the_deadline(servers: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """getaddrinfo takes no timeout; a resolver that hangs must not hold the fetch."""
+    allowed, _ = servers
+    port = int(allowed.rsplit(":", 1)[1])
+    answered, returned = threading.Event(), threading.Event()
+    real = socket.getaddrinfo
+
+    def hanging(host: str, *args: object, **kw: object) -> list:
+        answered.wait(5)
+        returned.set()
+        return real("127.0.0.1", *args, **kw)
+
+    monkeypatch.setattr(fetch.socket, "getaddrinfo", hanging)
+    origin = f"http://slow-dns.invalid:{port}"
+    try:
+        assert refusal(origin + "/photo.jpg", rules(origin, total_timeout=0.3)) == (504, "upstream-timeout")
+        assert not returned.is_set()  # the fetch gave up while the lookup still hung
+    finally:
+        answered.set()
 
 
 def test_policy_from_the_image_settings() -> None:
