@@ -188,6 +188,7 @@ def _request(url: str, address: str, rules: Policy, deadline: float) -> tuple[in
 
     import urllib3.connection
     from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
+    from urllib3.util.ssl_match_hostname import CertificateError  # a ValueError: a name the certificate lacks
 
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -232,7 +233,7 @@ def _request(url: str, address: str, rules: Policy, deadline: float) -> tuple[in
         raise Problem(502, "The image host could not be reached.", slug="upstream-failed") from None
     except (ConnectTimeoutError, ReadTimeoutError, TimeoutError):
         raise _timeout() from None
-    except (HTTPError, OSError, http.client.HTTPException):
+    except (HTTPError, OSError, http.client.HTTPException, CertificateError):
         _left(deadline)  # the timer's doing, past the deadline: 504
         raise Problem(502, "The image host's answer was broken.", slug="upstream-failed") from None
     finally:
