@@ -426,8 +426,9 @@ class Function:
         sql = _sql_fields(exc)
         if sql is not None:
             # psycopg's message carries the failing row and the values sent
-            # (DETAIL: Failing row contains (id, nickname, phone...)): only what
-            # names the failure, and the stack, reach the log.
+            # (DETAIL: Failing row contains (id, nickname, phone...)), and so
+            # does any traceback with it in its chain: only what names the
+            # failure, and the stack without messages, reach the log.
             refused = _refused_by_database(exc)
             if refused is not None:
                 logs.event(self.log, "refused by the database", logging.WARNING, request_id=request_id, **sql)
@@ -435,7 +436,7 @@ class Function:
             self.log.error(
                 "unhandled error",
                 extra={"fields": {"function": self.name, "request_id": request_id, **sql,
-                                  "stack": "".join(traceback.format_tb(exc.__traceback__))}},
+                                  "stack": _stack_without_messages(exc)}},
             )
         else:
             self.log.error(
@@ -523,34 +524,78 @@ def _is_unavailable(exc: Exception) -> bool:
     return False
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from or while handling, outermost first."""
+    links: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and link not in links:
+        links.append(link)
+        link = link.__cause__ or link.__context__
+    return links
+
+
 def _sql_fields(exc: Exception) -> dict[str, Any] | None:
-    """For a PostgreSQL error, what names it without any value: the class,
-    SQLSTATE, constraint and table; None for anything else."""
+    """For a PostgreSQL error anywhere in ``exc``'s chain, what names it without
+    any value: the class, SQLSTATE, constraint and table; None for anything else."""
     if "psycopg" not in sys.modules:
         return None
     import psycopg
 
-    if not isinstance(exc, psycopg.Error):
+    found = next((link for link in _chain(exc) if isinstance(link, psycopg.Error)), None)
+    if found is None:
         return None
-    return {
-        "error": type(exc).__name__,
-        "sqlstate": exc.sqlstate,
-        "constraint": exc.diag.constraint_name,
-        "table": exc.diag.table_name,
+    fields = {
+        "error": type(found).__name__,
+        "sqlstate": found.sqlstate,
+        "constraint": found.diag.constraint_name,
+        "table": found.diag.table_name,
     }
+    if found is not exc:
+        fields["raised"] = type(exc).__name__
+    return fields
+
+
+def _stack_without_messages(exc: BaseException) -> str:
+    """Every link's class and frames, innermost first as Python prints them; no message."""
+    return "".join(
+        f"{type(link).__module__}.{type(link).__qualname__}\n" + "".join(traceback.format_tb(link.__traceback__))
+        for link in reversed(_chain(exc))
+    )
+
+
+# The SQLSTATEs a value a client sent can cause (a model may miss a race or a
+# rule only the database knows); anything else, a division by zero or a NOT
+# NULL our own INSERT breaks, is a bug and stays a 500 with its stack.
+_CONFLICT_STATES = frozenset({
+    "23505",  # unique_violation
+    "23503",  # foreign_key_violation
+    "23P01",  # exclusion_violation
+})
+_UNSTORABLE_STATES = frozenset({
+    "23514",  # check_violation
+    "22001",  # string_data_right_truncation
+    "22003",  # numeric_value_out_of_range
+    "22007",  # invalid_datetime_format
+    "22008",  # datetime_field_overflow
+    "22P02",  # invalid_text_representation
+    "22P05",  # untranslatable_character
+    "22021",  # character_not_in_repertoire
+})
 
 
 def _refused_by_database(exc: Exception) -> Problem | None:
-    """The reply to a row PostgreSQL refused: a 409 when it conflicts with rows
+    """The reply to a value PostgreSQL refused: a 409 when it conflicts with rows
     that exist (a duplicate key, a row referenced or gone), a 422 when a value
-    breaks a rule (CHECK, NOT NULL) or does not fit its type (out of range, bad
-    format). Models validate first; this stops what slips past them (a race,
-    a rule only the database knows) from being a 500."""
-    from psycopg import errors
+    breaks a rule (CHECK) or does not fit its type (too long, out of range, bad
+    format); None for every other error, ours."""
+    import psycopg
 
-    if isinstance(exc, (errors.UniqueViolation, errors.ForeignKeyViolation, errors.ExclusionViolation)):
+    if not isinstance(exc, psycopg.Error):  # the database's error was not what failed the request
+        return None
+    if exc.sqlstate in _CONFLICT_STATES:
         return Problem(409, "The request conflicts with the current state of the data.", slug="conflict")
-    if isinstance(exc, (errors.IntegrityError, errors.DataError)):
+    # psycopg refuses a NUL in text itself (no SQLSTATE): the client's value too.
+    if exc.sqlstate in _UNSTORABLE_STATES or (exc.sqlstate is None and isinstance(exc, psycopg.DataError)):
         return Problem(422, "A value in the request cannot be stored.", slug="validation")
     return None
 
