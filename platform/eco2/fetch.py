@@ -10,7 +10,8 @@ own network: the cloud's metadata service, the database, a peer's pod. So::
 - the URL's origin (``scheme://host[:port]``) must be on the allow-list (the
   upload bucket's or CDN's, :func:`eco2.image.settings.allowed_origins`);
 - the host is resolved once, every address it resolves to must be public
-  (not private, loopback, link-local, shared, reserved or multicast) unless
+  (not private, loopback, link-local, shared, reserved or multicast; an IPv4
+  address inside IPv6, mapped, NAT64, 6to4 or Teredo, judged as IPv4) unless
   the origin may be private (outside production, the allow-listed embedded
   store on 127.0.0.1), and the connection goes to that address, so a DNS answer
   that changes between the check and the connection (rebinding) cannot move it;
@@ -167,11 +168,35 @@ def _left(deadline: float) -> float:
     return left
 
 
+# IPv6 forms that carry an IPv4 address: NAT64's well-known prefix (RFC 6052),
+# whose last 32 bits are the address; its local-use prefix (RFC 8215), whose
+# embedding depends on the operator's prefix length; IPv4-compatible (::a.b.c.d,
+# deprecated) and IPv4-translated (::ffff:0:a.b.c.d, SIIT). A CDN answers with
+# none of the last three.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_REFUSED6 = (
+    ipaddress.IPv6Network("64:ff9b:1::/48"),
+    ipaddress.IPv6Network("::/96"),
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),  # ::ffff:0:a.b.c.d; mapped (::ffff:a.b.c.d) is unwrapped above
+)
+
+
 def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """Routable on the internet: not private, loopback, link-local (the metadata
-    service), shared (100.64/10), reserved or multicast; IPv4 in IPv6 unwrapped."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    service), shared (100.64/10), reserved or multicast; an IPv4 address inside
+    IPv6 (mapped, NAT64, 6to4, Teredo's server and client) is judged as IPv4,
+    and the forms with no such rule are refused."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return _public(ip.ipv4_mapped)
+        if any(ip in net for net in _REFUSED6):
+            return False
+        if ip in _NAT64:
+            return _public(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if ip.sixtofour is not None:
+            return _public(ip.sixtofour)
+        if ip.teredo is not None:
+            return all(_public(part) for part in ip.teredo)
     return ip.is_global and not ip.is_multicast
 
 

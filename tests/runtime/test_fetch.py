@@ -138,6 +138,13 @@ def test_loopback_refused_unless_the_origin_may_be_private(servers: tuple[str, s
     ("169.254.169.254", False), ("100.64.0.1", False), ("0.0.0.0", False), ("240.0.0.1", False),
     ("224.0.0.1", False), ("::1", False), ("fe80::1", False), ("fd00::1", False),
     ("::ffff:127.0.0.1", False), ("::ffff:169.254.169.254", False),
+    # IPv4 inside IPv6 other than mapped: NAT64, 6to4, Teredo, compatible, translated.
+    ("64:ff9b::a9fe:a9fe", False), ("64:ff9b::7f00:1", False), ("64:ff9b::808:808", True),
+    ("64:ff9b:1::a9fe:a9fe", False),
+    ("2002:7f00:1::", False), ("2002:a9fe:a9fe::1", False), ("2002:808:808::1", True),
+    ("2001:0:a9fe:a9fe::ffff:ffff", False),  # Teredo, server 169.254.169.254
+    ("2001:0:808:808::80ff:fffe", False),  # Teredo, client (obfuscated) 127.0.0.1
+    ("::127.0.0.1", False), ("::8.8.8.8", False), ("::ffff:0:a9fe:a9fe", False), ("::ffff:0:808:808", False),
 ])
 def test_public_addresses(address: str, public: bool) -> None:
     assert fetch._public(ipaddress.ip_address(address)) is public
