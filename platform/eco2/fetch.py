@@ -16,6 +16,7 @@ own network: the cloud's metadata service, the database, a peer's pod. So::
   store on 127.0.0.1), and the connection goes to that address, so a DNS answer
   that changes between the check and the connection (rebinding) cannot move it;
   TLS still verifies the certificate against the host name;
+- a URL with credentials (``user:pass@``) is refused;
 - redirects are followed by hand, at most ``max_redirects``, each hop checked
   like the first;
 - the body is streamed and the fetch stops at ``max_bytes`` (413); the
@@ -96,7 +97,7 @@ def not_allowed(detail: str) -> Problem:
 
 def get(url: str, rules: Policy) -> Fetched:
     """GET ``url`` under ``rules``; see the module's docstring."""
-    from eco2.image.settings import origin
+    from eco2.image.settings import has_credentials, origin
 
     deadline = time.monotonic() + rules.total_timeout
     for _ in range(rules.max_redirects + 1):
@@ -104,6 +105,8 @@ def get(url: str, rules: Policy) -> Fetched:
         if found is None or found not in rules.allowed:
             raise not_allowed("The image_url is not on an allowed host.")
         parts = urlsplit(url)
+        if has_credentials(parts.netloc):  # on the first URL and on every redirect's
+            raise not_allowed("The image_url must not carry credentials.")
         address = _resolve(parts.hostname or "", _port(parts), found in rules.private_ok, deadline)
         status, location, content_type, data = _request(url, address, rules, deadline)
         if status in _REDIRECTS:
@@ -225,9 +228,8 @@ def _request(url: str, address: str, rules: Policy, deadline: float) -> tuple[in
         )
     else:
         conn = urllib3.connection.HTTPConnection(address, port, timeout=timeout)
-    netloc = parts.netloc.rsplit("@", 1)[-1]  # never pass credentials on
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    headers = {"Host": netloc, "Accept": "image/*", "Accept-Encoding": "identity", "User-Agent": "eco2-fetch"}
+    headers = {"Host": parts.netloc, "Accept": "image/*", "Accept-Encoding": "identity", "User-Agent": "eco2-fetch"}
     watchdog: threading.Timer | None = None
     try:
         conn.connect()

@@ -43,6 +43,9 @@ class Handler(BaseHTTPRequestHandler):
         elif path.startswith("/hop/"):
             left = int(path.rsplit("/", 1)[1])
             self._send(302, headers={"Location": f"/hop/{left - 1}" if left else "/photo.jpg"})
+        elif path == "/with-credentials":  # the allowed origin, with a user and password
+            host = self.headers["Host"]
+            self._send(302, headers={"Location": f"http://user:secret@{host}/photo.jpg"})
         elif path == "/away":
             self._send(302, headers={"Location": self.server.away})  # type: ignore[attr-defined]
         elif path == "/big":  # declares its size
@@ -177,6 +180,14 @@ def test_redirects_are_bounded_and_rechecked(servers: tuple[str, str]) -> None:
     assert refusal(allowed + "/hop/3", rules(allowed, max_redirects=3)) == (502, "upstream-failed")
     # A hop to an origin that is not allowed.
     assert refusal(allowed + "/away", rules(allowed)) == (422, "url-not-allowed")
+
+
+def test_credentials_in_a_url_are_refused_on_every_hop(servers: tuple[str, str]) -> None:
+    allowed, _ = servers
+    for userinfo in ("user:secret@", "user@", "@"):
+        url = allowed.replace("http://", f"http://{userinfo}") + "/photo.jpg"
+        assert refusal(url, rules(allowed)) == (422, "url-not-allowed"), url
+    assert refusal(allowed + "/with-credentials", rules(allowed)) == (422, "url-not-allowed")
 
 
 def test_size_is_capped(servers: tuple[str, str]) -> None:
