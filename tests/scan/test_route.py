@@ -309,3 +309,42 @@ def test_openapi_lists_the_three_forms(scan: Scan) -> None:
     doc = scan.client.get("/api/v1/scan/openapi.json").json
     content = doc["paths"][URL]["post"]["requestBody"]["content"]
     assert set(content) == {"application/json", "image/jpeg", "image/png", "image/webp", "multipart/form-data"}
+
+
+def test_a_failed_warm_up_is_logged_and_a_stuck_one_not_waited_for(monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    """The warm-up's failure reaches the log (its class; before: swallowed), and a
+    photo waits for a warm-up that hangs only WARM_UP_WAIT, once (before: join()
+    without a timeout, every classify stuck behind it)."""
+    from eco2.scan import classifier, endpoint
+    from eco2.scan.settings import ScanSettings
+
+    settings = ScanSettings.model_construct()
+
+    def broken(_settings: object) -> None:
+        raise OSError("no model file")
+
+    monkeypatch.setattr(classifier, "get", broken)
+    monkeypatch.setattr(endpoint, "_warming", [])
+    endpoint.warm_up(settings)
+    endpoint.await_warm_up()
+    warned = [r for r in caplog.records if r.getMessage() == "scan warm-up failed"]
+    assert warned and warned[0].fields == {"error": "OSError"}  # type: ignore[attr-defined]
+
+    release = threading.Event()
+
+    def stuck(_settings: object) -> None:
+        release.wait(10)
+        raise OSError("released")
+
+    monkeypatch.setattr(classifier, "get", stuck)
+    monkeypatch.setattr(endpoint, "WARM_UP_WAIT", 0.05)
+    try:
+        endpoint.warm_up(settings)
+        endpoint.await_warm_up()  # returns, the warm-up still stuck
+        assert endpoint._warming == [] and not release.is_set()  # noqa: SLF001 - the next photo waits for nothing
+        assert any(r.getMessage() == "scan warm-up still running" for r in caplog.records)
+    finally:
+        release.set()
+        for thread in threading.enumerate():
+            if thread.name == "scan-warm-up":
+                thread.join(5)

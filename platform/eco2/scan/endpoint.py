@@ -17,6 +17,8 @@ one transaction that writes the scan, its points and its character.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import threading
 import time
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from pydantic import BaseModel, Field
 
-from eco2 import fetch, sse
+from eco2 import fetch, logs, sse
 from eco2.problems import Problem, from_validation_error, unavailable
 from eco2.scan import classifier, records
 from eco2.scan.decode import ImageError
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from eco2.scan.classifier import Classification
     from eco2.scan.settings import ScanSettings
 
+_LOG = logs.get("scan")
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 MULTIPART = "multipart/form-data"
 # A multipart body carries its part headers and boundaries beside the photo.
@@ -64,6 +67,10 @@ class Photo:
 
 
 _warming: list[threading.Thread] = []
+# How long a photo waits for the warm-up: it takes about a second (docs/scan.md);
+# one still running after this is stuck, and photos go on without it (the
+# classifier's own locks still load everything once).
+WARM_UP_WAIT = 15.0
 
 
 def warm_up(settings: "ScanSettings") -> None:
@@ -71,9 +78,12 @@ def warm_up(settings: "ScanSettings") -> None:
     thread of the serving worker, while the first request checks its token and
     connects to PostgreSQL; the first photo waits for it (numpy imported from
     two threads at once can be seen half made). Readiness waits for none of it.
-    A failure is left for the first photo to meet again and report."""
+    A failure is logged (its class) and left for the first photo to meet again
+    and report."""
 
     def start() -> None:
+        from eco2.scan import classifier
+
         try:
             found = classifier.get(settings)
             found.model.load()
@@ -90,12 +100,23 @@ def warm_up(settings: "ScanSettings") -> None:
             card = found.model.card
             found.mapping.rank(found.model.probabilities(decode(jpeg.getvalue(), size=card.size,
                                                                  crop=card.crop).pixels))
-        except Exception:  # noqa: BLE001, S110 - the first photo raises it again, as a problem
-            pass
+        except Exception as exc:  # noqa: BLE001 - the first photo raises it again, as a problem
+            logs.event(_LOG, "scan warm-up failed", logging.WARNING, error=type(exc).__name__)
 
     thread = threading.Thread(target=start, name="scan-warm-up", daemon=True)
     _warming.append(thread)
     thread.start()
+
+
+def await_warm_up() -> None:
+    """Wait for the warm-up, at most :data:`WARM_UP_WAIT`, and only until it ends
+    or that has passed once: later photos do not wait."""
+    for thread in list(_warming):
+        thread.join(WARM_UP_WAIT)
+        if thread.is_alive():
+            logs.event(_LOG, "scan warm-up still running", logging.WARNING, waited_s=WARM_UP_WAIT)
+        with contextlib.suppress(ValueError):  # another request's wait removed it first
+            _warming.remove(thread)
 
 
 def body_limit(settings: "ScanSettings") -> int:
@@ -118,8 +139,7 @@ def classify(call: "Call") -> Any:
     image, fetch_ms = photo.image, None
     if image is None:
         image, fetch_ms = _fetch(photo.url or "", settings)
-    for thread in _warming:
-        thread.join()
+    await_warm_up()
     stages = _checked(classifier.get(settings).stages(
         image, user_input=photo.options.user_input, prepared=photo.options.prepared))
     decoded = next(stages)  # a bad photo is still an ordinary problem, stream or not
