@@ -348,3 +348,23 @@ def test_a_failed_warm_up_is_logged_and_a_stuck_one_not_waited_for(monkeypatch: 
         for thread in threading.enumerate():
             if thread.name == "scan-warm-up":
                 thread.join(5)
+
+
+def test_the_first_byte_timeout_outlasts_a_direct_uploads_worst_case() -> None:
+    """queue-proxy answers 504 when the first byte is later than
+    responseStartTimeoutSeconds, while the function may still commit the scan
+    and its award: a client's retry without an Idempotency-Key would scan and
+    award twice. Before: 45 s against 40 + 8 + 3 + 3 s."""
+    from eco2 import config
+    from eco2.scan import endpoint
+    from eco2.scan.settings import ScanSettings
+    from eco2_tools.functions import load
+
+    spec = load(SOURCE.parent / "function.yaml").spec
+    settings = config.load(ScanSettings, {"ECO2_ENV": "test", **spec["env"]})
+    worst = (settings.body_timeout_seconds  # the photo, at a slow phone's pace
+             + endpoint.WARM_UP_WAIT  # a stuck warm-up, on a pod's first photos
+             + 1  # decoding and inference, well under 1 s
+             + settings.vision_timeout_seconds
+             + 2 * settings.db_timeout_seconds)  # a pooled connection, then the transaction
+    assert worst <= spec["responseStartTimeoutSeconds"] <= spec["timeoutSeconds"], worst

@@ -67,10 +67,12 @@ class Photo:
 
 
 _warming: list[threading.Thread] = []
-# How long a photo waits for the warm-up: it takes about a second (docs/scan.md);
-# one still running after this is stuck, and photos go on without it (the
-# classifier's own locks still load everything once).
-WARM_UP_WAIT = 15.0
+# How long a photo waits for the warm-up: it takes about a second (docs/scan.md),
+# mostly while the request's token and body are checked; one still running
+# after this is stuck, and photos go on without it (the classifier's own locks
+# still load everything once). It counts in the worst case function.yaml's
+# responseStartTimeoutSeconds must outlast.
+WARM_UP_WAIT = 3.0
 
 
 def warm_up(settings: "ScanSettings") -> None:
