@@ -368,3 +368,17 @@ def test_the_first_byte_timeout_outlasts_a_direct_uploads_worst_case() -> None:
              + settings.vision_timeout_seconds
              + 2 * settings.db_timeout_seconds)  # a pooled connection, then the transaction
     assert worst <= spec["responseStartTimeoutSeconds"] <= spec["timeoutSeconds"], worst
+
+
+def test_scans_concurrency_is_its_reader_slots() -> None:
+    """A photo in the request holds a reader slot while it arrives; one more at
+    once than there are slots is a 503 after 0.1 s. Knative must not send a
+    pod more than that (before: no hard limit, 16 aimed at, 6 slots)."""
+    from eco2 import body
+    from eco2_tools.functions import load
+
+    spec = load(SOURCE.parent / "function.yaml").spec
+    slots = body.readers({"THREADS": spec["env"]["THREADS"]})
+    scaling = spec["scaling"]
+    assert scaling["containerConcurrency"] == slots, (scaling, slots)
+    assert scaling["target"] <= slots
