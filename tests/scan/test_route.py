@@ -212,6 +212,31 @@ def test_idempotency_key_replays_the_first_answer(scan: Scan) -> None:
     assert scan.count(user_id) == (2, 2)
 
 
+def test_an_idempotency_key_reused_for_another_request_is_a_422(scan: Scan) -> None:
+    """Before: the same key with another photo silently replayed the first photo's scan."""
+    user_id, auth = scan.user()
+    key = {**auth, "Idempotency-Key": "k-reused"}
+    url = scan.upload(jpeg())
+    first = scan.client.post(URL, json={"image_url": url}, headers=key)
+    assert first.status == 200, first.body
+    others = {
+        "another photo": dict(json={"image_url": scan.upload(jpeg(colour=(200, 40, 40)))}, headers=key),
+        "other options": dict(json={"image_url": url, "user_input": "우유팩이에요"}, headers=key),
+        "the photo in the body": dict(data=jpeg(), headers={**key, "Content-Type": "image/jpeg"}),
+    }
+    for name, request in others.items():
+        result = scan.client.post(URL, **request)
+        assert is_problem(result, 422) and result.json["type"].endswith("idempotency-key-reused"), (name, result.body)
+    again = scan.client.post(URL, json={"image_url": url}, headers=key)
+    assert again.json == first.json and again.headers["Idempotent-Replayed"] == "true"
+    # Raw bodies: the same bytes replay, other bytes are refused.
+    raw = {**auth, "Idempotency-Key": "k-raw", "Content-Type": "image/jpeg"}
+    assert scan.client.post(URL, data=jpeg(), headers=raw).status == 200
+    assert scan.client.post(URL, data=jpeg(), headers=raw).headers["Idempotent-Replayed"] == "true"
+    assert is_problem(scan.client.post(URL, data=jpeg(colour=(1, 2, 3)), headers=raw), 422)
+    assert scan.count(user_id) == (2, 2)
+
+
 def test_fifty_identical_requests_at_once_make_one_scan_and_one_award(scan: Scan) -> None:
     user_id, auth = scan.user()
     image = jpeg((64, 48))

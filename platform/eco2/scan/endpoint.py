@@ -65,6 +65,17 @@ class Photo:
     url: str | None  # else where to fetch them
     options: Options
 
+    def fingerprint(self) -> str:
+        """What the request asks for, as a SHA-256: the photo (its bytes' hash,
+        or its URL) and the options. The same photo by URL and in the body are
+        two requests."""
+        import hashlib
+        import json
+
+        photo = {"sha256": hashlib.sha256(self.image).hexdigest()} if self.image is not None else {"url": self.url}
+        asked = {"photo": photo, **self.options.model_dump()}
+        return hashlib.sha256(json.dumps(asked, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
 
 _warming: list[threading.Thread] = []
 # How long a photo waits for the warm-up: it takes about a second (docs/scan.md),
@@ -132,10 +143,11 @@ def classify(call: "Call") -> Any:
     settings: ScanSettings = call.settings  # type: ignore[assignment]
     photo = _photo(call, settings)
     key = _idempotency_key(call)
+    asked = photo.fingerprint() if key is not None else None
     user_id = str(call.user.id)
     if key is not None:
         with call.db.read() as conn:
-            first = records.replay(conn, user_id, key)
+            first = _first(conn, user_id, key, asked)
         if first is not None:
             return _replay(call, first)
     image, fetch_ms = photo.image, None
@@ -151,7 +163,7 @@ def classify(call: "Call") -> Any:
         timings = {"fetch_ms": fetch_ms, "decode_ms": round(t.decode_ms, 2), "inference_ms": round(t.inference_ms, 2),
                    "vision_ms": None if t.vision_ms is None else round(t.vision_ms, 2),
                    "total_ms": round((time.perf_counter() - started) * 1000, 2)}
-        return _save(call, user_id, key, result, timings)
+        return _save(call, user_id, key, asked, result, timings)
 
     if sse.wanted(call.request):
         return sse.stream(call, _events(decoded, stages, finish))
@@ -237,17 +249,33 @@ def _checked(stages: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
         raise unavailable("The classifier cannot run right now.", retry_after=30) from None
 
 
-def _save(call: "Call", user_id: str, key: str | None, result: "Classification",
+def _first(conn: Any, user_id: str, key: str, asked: str | None) -> dict[str, Any] | None:
+    """The answer to this user's first request with ``key``; a 422 when that
+    request asked for something else (another photo, other options): replaying
+    its answer would say this photo was scanned (IETF Idempotency-Key draft)."""
+    found = records.replay(conn, user_id, key)
+    if found is None:
+        return None
+    answer, first_asked = found
+    if first_asked is not None and first_asked != asked:
+        raise Problem(422, "This Idempotency-Key was used with another photo or other options.",
+                      slug="idempotency-key-reused",
+                      errors=[{"loc": ["header", "Idempotency-Key"], "msg": "already used for another request",
+                               "type": "value_error"}])
+    return answer
+
+
+def _save(call: "Call", user_id: str, key: str | None, asked: str | None, result: "Classification",
           timings: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Record and reward in one transaction: (answer, whether it is a replay of
     a concurrent request's with the same key)."""
     scan_id = str(uuid.uuid4())
     with call.db.transaction() as conn:
-        doc = records.record(conn, user_id, scan_id, result, key=key, timings=timings)
+        doc = records.record(conn, user_id, scan_id, result, key=key, timings=timings, request_hash=asked)
     if doc is not None:
         return doc, False
     with call.db.read() as conn:  # the winner committed before our insert gave way
-        first = records.replay(conn, user_id, key or "")
+        first = _first(conn, user_id, key or "", asked)
     if first is None:
         raise Problem(409, "A request with this Idempotency-Key is still in progress.", slug="conflict")
     return first, True
