@@ -407,3 +407,18 @@ def test_scans_concurrency_is_its_reader_slots() -> None:
     scaling = spec["scaling"]
     assert scaling["containerConcurrency"] == slots, (scaling, slots)
     assert scaling["target"] <= slots
+
+
+def test_importing_scan_loads_no_classifier() -> None:
+    """main.py is imported in gunicorn's master before /readyz answers: Pillow,
+    numpy and the knowledge base wait for the first photo (before: imported
+    with the route module, ~52 ms of every cold start)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, main; print(sorted(m for m in sys.modules if m.split('.')[0] in ('PIL', 'numpy', "
+            "'onnxruntime') or m in ('eco2.scan.classifier', 'eco2.knowledge')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=SOURCE.parent, capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "platform"), "ECO2_ENV": "test"})
+    assert out.stdout.splitlines()[-1] == "[]", out.stdout

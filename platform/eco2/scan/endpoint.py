@@ -30,9 +30,7 @@ from pydantic import BaseModel, Field
 
 from eco2 import fetch, logs, sse
 from eco2.problems import Problem, from_validation_error, unavailable
-from eco2.scan import classifier, records
-from eco2.scan.decode import ImageError
-from eco2.scan.model import ModelError
+from eco2.scan import records
 
 if TYPE_CHECKING:
     from eco2.app import Call
@@ -154,6 +152,8 @@ def classify(call: "Call") -> Any:
     if image is None:
         image, fetch_ms = _fetch(photo.url or "", settings)
     await_warm_up()
+    from eco2.scan import classifier  # Pillow, numpy, the knowledge base: only for a photo
+
     stages = _checked(classifier.get(settings).stages(
         image, user_input=photo.options.user_input, prepared=photo.options.prepared))
     decoded = next(stages)  # a bad photo is still an ordinary problem, stream or not
@@ -241,6 +241,10 @@ def _fetch(url: str, settings: "ScanSettings") -> tuple[bytes, float]:
 
 def _checked(stages: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
     """The classifier's stages, its errors as problems."""
+    from eco2.scan import classifier
+    from eco2.scan.decode import ImageError
+    from eco2.scan.model import ModelError
+
     try:
         yield from stages
     except (ImageError, classifier.UnknownStep) as exc:
