@@ -174,6 +174,11 @@ class Function:
         the runtime's).
         """
 
+        if media and body is None:
+            raise ValueError(f"{method} {path}: media= needs body= (the JSON form beside the media)")
+        if max_body is not None and not media:
+            raise ValueError(f"{method} {path}: max_body= is the limit of a media= body; there is none")
+
         def register(handler: F) -> F:
             doc = (handler.__doc__ or "").strip().splitlines()
             self.router.add(
@@ -381,8 +386,11 @@ class Function:
 
             call.user = authenticate(call)
         as_is = request.mimetype in route.media  # a body of its own kind: not JSON
+        json_type = bool(_JSON_TYPE.match(request.headers.get("Content-Type", "")))
+        if route.body is not None and not (as_is or json_type or route.optional_body) and body.announced(request):
+            raise _unsupported(route)  # from the head: no reader slot held, nothing waited for (eco2.body)
         raw = b""
-        if route.body is not None or route.media:
+        if route.body is not None:
             raw = body.read(request, limit=limit, timeout=self.settings.body_timeout_seconds)
         _reject_nul(request, match.params, b"" if as_is else raw)
         if route.query is not None:
@@ -390,9 +398,8 @@ class Function:
         if as_is:
             call.raw = raw
         elif route.body is not None and not (route.optional_body and not raw.strip()):
-            if not _JSON_TYPE.match(request.headers.get("Content-Type", "")):
-                accepted = ", ".join(("application/json", *route.media))
-                raise Problem(415, f"The body must be one of: {accepted}.", slug="unsupported-media-type")
+            if not json_type:  # an optional body's route, with one after all
+                raise _unsupported(route)
             call.body = _validate_json(route.body, raw)
         payload = route.payload  # a static route's, after its first request
         if payload is None:
@@ -451,6 +458,11 @@ class Function:
         response = Response(problem.to_json(request.path), status=problem.status, content_type=PROBLEM_JSON)
         response.headers.update(problem.headers)
         return response
+
+
+def _unsupported(route: Route) -> Problem:
+    accepted = ", ".join(("application/json", *route.media))
+    return Problem(415, f"The body must be one of: {accepted}.", slug="unsupported-media-type")
 
 
 def _reject_nul(request: Request, params: dict[str, Any], body: bytes) -> None:

@@ -156,3 +156,19 @@ def test_a_malformed_chunked_body_is_a_400(tmp_path: Path) -> None:
                 assert b"body-malformed" in reply and ("Connection", "close") in headers
     assert b"unhandled error" not in (tmp_path / "stderr").read_bytes()
     report(f"slow clients: {len(seen)} malformed chunked bodies -> " + ", ".join(sorted({str(s) for s in seen.values()})))
+
+
+def test_a_wrong_content_type_is_refused_before_its_body_is_read() -> None:
+    """A 415 needs only the head: before, the body was read first (a reader slot
+    held, and the whole upload waited out at the client's pace) and then refused."""
+    env = {"ECO2_ENV": "test", "ECO2_BODY_TIMEOUT_SECONDS": "60"}
+    with serve(MEDIA, env) as port:
+        for path in ("/api/v1/media/upload", "/api/v1/media/note"):
+            head = (f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: image/gif\r\n"
+                    "Content-Length: 60000\r\n\r\nGIF89a").encode()
+            with opened(port, [head]) as (sock,):
+                sock.settimeout(5.0)  # far less than the body's 60 s: only an answer without the body comes in time
+                reply = answer(sock)
+            status, headers = head_of(reply)
+            assert status == 415 and ("Connection", "close") in headers, (path, reply[:300])
+    report("slow clients: a body of a type the route does not take -> 415 from its head, the body never read")

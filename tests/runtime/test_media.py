@@ -65,3 +65,15 @@ def test_a_multipart_werkzeug_refuses_is_a_problem(client: Client) -> None:
     result = client.post(URL, data=parts + b"--x--\r\n",
                          headers={"Content-Type": "multipart/form-data; boundary=x"})
     assert is_problem(result, 413) and result.json["type"] == "about:blank"  # werkzeug's, not the body limit
+
+
+def test_media_options_that_would_do_nothing_are_refused_at_registration() -> None:
+    """Before: media= without body= was silently ignored (no 415, no OpenAPI body),
+    and max_body= without media= did nothing."""
+    from eco2 import Function
+
+    fn = Function("misdeclared", "/api/v1/misdeclared")
+    with pytest.raises(ValueError, match="media= needs body="):
+        fn.post("/a", media=("image/png",))
+    with pytest.raises(ValueError, match="max_body= is the limit of a media= body"):
+        fn.post("/b", max_body=1024)
