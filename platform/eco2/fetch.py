@@ -13,8 +13,9 @@ own network: the cloud's metadata service, the database, a peer's pod. So::
   (not private, loopback, link-local, shared, reserved or multicast; an IPv4
   address inside IPv6, mapped, NAT64, 6to4 or Teredo, judged as IPv4) unless
   the origin may be private (outside production, the allow-listed embedded
-  store on 127.0.0.1), and the connection goes to that address, so a DNS answer
-  that changes between the check and the connection (rebinding) cannot move it;
+  store on 127.0.0.1), and the connection goes to those addresses (each in
+  turn until one connects), so a DNS answer that changes between the check
+  and the connection (rebinding) cannot move it;
   TLS still verifies the certificate against the host name;
 - a URL with credentials (``user:pass@``) is refused;
 - redirects are followed by hand, at most ``max_redirects``, each hop checked
@@ -107,8 +108,8 @@ def get(url: str, rules: Policy) -> Fetched:
         parts = urlsplit(url)
         if has_credentials(parts.netloc):  # on the first URL and on every redirect's
             raise not_allowed("The image_url must not carry credentials.")
-        address = _resolve(parts.hostname or "", _port(parts), found in rules.private_ok, deadline)
-        status, location, content_type, data = _request(url, address, rules, deadline)
+        addresses = _resolve(parts.hostname or "", _port(parts), found in rules.private_ok, deadline)
+        status, location, content_type, data = _first_reachable(url, addresses, rules, deadline)
         if status in _REDIRECTS:
             if not location:
                 raise Problem(502, "The image host redirected nowhere.", slug="upstream-failed")
@@ -130,14 +131,38 @@ def _port(parts) -> int:  # noqa: ANN001 - a SplitResult
     return port or (443 if parts.scheme == "https" else 80)
 
 
-def _resolve(host: str, port: int, private_ok: bool, deadline: float) -> str:
-    """The address to connect to: the first of ``host``'s, once all are checked."""
-    addresses = [info[4][0] for info in _lookup(host, port, deadline)]
+def _resolve(host: str, port: int, private_ok: bool, deadline: float) -> list[str]:
+    """The addresses to connect to: ``host``'s, in the resolver's order, once all are checked."""
+    addresses = list(dict.fromkeys(info[4][0] for info in _lookup(host, port, deadline)))
     if not private_ok:
         for text in addresses:
             if not _public(ipaddress.ip_address(text.split("%", 1)[0])):
                 raise not_allowed("The image_url resolves to a non-public address.")
-    return addresses[0]
+    return addresses
+
+
+def _first_reachable(url: str, addresses: list[str], rules: Policy,
+                     deadline: float) -> tuple[int, str | None, str | None, bytes]:
+    """:func:`_request` to each address in turn until one connects: a CDN answers
+    with A and AAAA records, and a pod may have no IPv6 route out."""
+    timed_out = False
+    for address in addresses:
+        try:
+            return _request(url, address, rules, deadline)
+        except _Unreachable as exc:
+            timed_out = timed_out or exc.timed_out
+    if timed_out:
+        raise _timeout()
+    raise Problem(502, "The image host could not be reached.", slug="upstream-failed")
+
+
+class _Unreachable(Exception):
+    """No connection to one address (refused, no route, or not within the
+    connect timeout: ``timed_out``): try the next."""
+
+    def __init__(self, timed_out: bool) -> None:
+        super().__init__()
+        self.timed_out = timed_out
 
 
 def _lookup(host: str, port: int, deadline: float) -> list[tuple]:
@@ -257,8 +282,10 @@ def _request(url: str, address: str, rules: Policy, deadline: float) -> tuple[in
         _left(deadline)  # an end the timer forced is not the body's end
         return status, None, response.headers.get("Content-Type"), b"".join(chunks)
     except NewConnectionError:  # before ConnectTimeoutError: it subclasses it
-        raise Problem(502, "The image host could not be reached.", slug="upstream-failed") from None
-    except (ConnectTimeoutError, ReadTimeoutError, TimeoutError):
+        raise _Unreachable(timed_out=False) from None
+    except ConnectTimeoutError:
+        raise _Unreachable(timed_out=True) from None
+    except (ReadTimeoutError, TimeoutError):
         raise _timeout() from None
     except (HTTPError, OSError, http.client.HTTPException, CertificateError):
         _left(deadline)  # the timer's doing, past the deadline: 504

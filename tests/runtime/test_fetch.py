@@ -174,6 +174,23 @@ def test_connects_to_the_address_it_checked(servers: tuple[str, str], monkeypatc
     assert refusal(origin + "/host", rules(origin, private=False)) == (422, "url-not-allowed")
 
 
+def test_each_address_is_tried_in_turn(servers: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name with two addresses, the first refusing connections (an AAAA record
+    without an IPv6 route out, say): the second serves. Before: 502."""
+    allowed, _ = servers
+    port = int(allowed.rsplit(":", 1)[1])
+    real = socket.getaddrinfo
+
+    def two(host: str, *args: object, **kw: object) -> list:
+        if host != "photos.invalid":
+            return real(host, *args, **kw)
+        return real("127.0.0.2", *args, **kw) + real("127.0.0.1", *args, **kw)  # nothing listens on .2
+
+    monkeypatch.setattr(fetch.socket, "getaddrinfo", two)
+    origin = f"http://photos.invalid:{port}"
+    assert fetch.get(origin + "/photo.jpg", rules(origin)).data == PHOTO
+
+
 def test_redirects_are_bounded_and_rechecked(servers: tuple[str, str]) -> None:
     allowed, _ = servers
     assert fetch.get(allowed + "/hop/2", rules(allowed)).url == allowed + "/photo.jpg"
