@@ -157,6 +157,7 @@ class Function:
         static: bool = False,
         media: tuple[str, ...] = (),
         max_body: int | None = None,
+        part: str | None = None,
         summary: str | None = None,
         absolute: bool = False,
     ) -> Callable[[F], F]:
@@ -171,13 +172,16 @@ class Function:
         ``media`` are Content-Types accepted besides the JSON ``body`` (an image,
         ``multipart/form-data``): such a body is not validated but handed over
         as ``call.raw``; ``max_body`` is their body limit in bytes (JSON keeps
-        the runtime's).
+        the runtime's); ``part`` names a multipart body's file part (the
+        OpenAPI document shows it).
         """
 
         if media and body is None:
             raise ValueError(f"{method} {path}: media= needs body= (the JSON form beside the media)")
         if max_body is not None and not media:
             raise ValueError(f"{method} {path}: max_body= is the limit of a media= body; there is none")
+        if part is not None and "multipart/form-data" not in media:
+            raise ValueError(f"{method} {path}: part= names a multipart/form-data media= body's file part")
 
         def register(handler: F) -> F:
             doc = (handler.__doc__ or "").strip().splitlines()
@@ -197,6 +201,7 @@ class Function:
                     static=static,
                     media=tuple(m.lower() for m in media),
                     max_body=max_body,
+                    part=part,
                     summary=summary or (doc[0] if doc else None),
                     tags=(self.name,),
                 )

@@ -334,6 +334,10 @@ def test_openapi_lists_the_three_forms(scan: Scan) -> None:
     doc = scan.client.get("/api/v1/scan/openapi.json").json
     content = doc["paths"][URL]["post"]["requestBody"]["content"]
     assert set(content) == {"application/json", "image/jpeg", "image/png", "image/webp", "multipart/form-data"}
+    assert content["multipart/form-data"]["schema"]["required"] == ["image"]
+    # A photo in the body takes its options in the query (before: not in the document).
+    query = {p["name"]: p for p in doc["paths"][URL]["post"]["parameters"] if p["in"] == "query"}
+    assert set(query) == {"user_input", "prepared"} and not any(p["required"] for p in query.values())
 
 
 def test_a_failed_warm_up_is_logged_and_a_stuck_one_not_waited_for(monkeypatch: pytest.MonkeyPatch, caplog) -> None:

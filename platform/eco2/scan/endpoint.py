@@ -53,6 +53,14 @@ class Options(BaseModel):
     )
 
 
+class RawQuery(BaseModel):
+    """The options of a photo sent as the whole body (image/jpeg, png or webp)."""
+
+    user_input: str | None = Field(None, max_length=500, description="The user's words, e.g. 우유팩이에요")
+    prepared: str | None = Field(None, max_length=2048, description="Preparation step ids, comma-separated: "
+                                 "label_removed,rinsed (a photo in the body only)")
+
+
 class ClassifyRequest(Options):
     image_url: str = Field(min_length=1, max_length=2048, description="The cdn_url the image function handed out")
 
@@ -203,9 +211,9 @@ def _photo(call: "Call", settings: "ScanSettings") -> Photo:
         fields = {"user_input": form.get("user_input"), "prepared": form.getlist("prepared") or None}
     else:
         image = call.raw
-        prepared = request.args.get("prepared")
-        fields = {"user_input": request.args.get("user_input"),
-                  "prepared": [p for p in prepared.split(",") if p] if prepared is not None else None}
+        query: RawQuery = call.query
+        fields = {"user_input": query.user_input,
+                  "prepared": [p for p in query.prepared.split(",") if p] if query.prepared is not None else None}
     if len(image) > settings.max_bytes:
         raise Problem(413, f"The image is larger than {settings.max_bytes} bytes.", slug="image-too-large")
     from pydantic import ValidationError
@@ -312,4 +320,4 @@ def categories(call: "Call") -> list[dict[str, Any]]:
     return records.categories(knowledge.load())
 
 
-__all__ = ["ClassifyRequest", "IMAGE_TYPES", "MULTIPART", "body_limit", "categories", "classify", "task"]
+__all__ = ["ClassifyRequest", "IMAGE_TYPES", "MULTIPART", "RawQuery", "body_limit", "categories", "classify", "task"]
