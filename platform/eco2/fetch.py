@@ -270,14 +270,14 @@ def _request(url: str, address: str, rules: Policy, deadline: float) -> tuple[in
             return status, response.headers.get("Location"), None, b""
         length = response.headers.get("Content-Length", "")
         if length.isdigit() and int(length) > rules.max_bytes:
-            raise _too_large(rules.max_bytes)
+            raise too_large(rules.max_bytes)
         chunks: list[bytes] = []
         size = 0
         # read1: what has arrived (up to a chunk), not a wait for the chunk to fill.
         while chunk := response.read1(_CHUNK, decode_content=False):
             size += len(chunk)
             if size > rules.max_bytes:
-                raise _too_large(rules.max_bytes)
+                raise too_large(rules.max_bytes)
             chunks.append(chunk)
         _left(deadline)  # an end the timer forced is not the body's end
         return status, None, response.headers.get("Content-Type"), b"".join(chunks)
@@ -301,7 +301,8 @@ def _shut(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-def _too_large(limit: int) -> Problem:
+def too_large(limit: int) -> Problem:
+    """An image over ``limit`` bytes: fetched, or sent (scan's photo in the body)."""
     return Problem(413, f"The image is larger than {limit} bytes.", slug="image-too-large")
 
 

@@ -215,7 +215,7 @@ def _photo(call: "Call", settings: "ScanSettings") -> Photo:
         fields = {"user_input": query.user_input,
                   "prepared": [p for p in query.prepared.split(",") if p] if query.prepared is not None else None}
     if len(image) > settings.max_bytes:
-        raise Problem(413, f"The image is larger than {settings.max_bytes} bytes.", slug="image-too-large")
+        raise fetch.too_large(settings.max_bytes)
     from pydantic import ValidationError
 
     try:
