@@ -172,3 +172,22 @@ def test_a_wrong_content_type_is_refused_before_its_body_is_read() -> None:
             status, headers = head_of(reply)
             assert status == 415 and ("Connection", "close") in headers, (path, reply[:300])
     report("slow clients: a body of a type the route does not take -> 415 from its head, the body never read")
+
+
+def test_a_gunicorn_without_the_overridden_internals_stops_the_server(monkeypatch, capsys) -> None:
+    """GracefulWorker overrides gunicorn 27's gthread internals; another gunicorn
+    (functions-framework allows >=22) must fail loudly, not serve without them."""
+    import gunicorn
+    from gunicorn.workers.gthread import ThreadWorker
+
+    from eco2 import serve as server
+
+    server.check_gunicorn()  # the pinned one passes
+    monkeypatch.delattr(ThreadWorker, "murder_pending")
+    with pytest.raises(SystemExit) as stopped:
+        server.check_gunicorn()
+    assert stopped.value.code == 70 and "ThreadWorker.murder_pending()" in capsys.readouterr().err
+    monkeypatch.undo()
+    monkeypatch.setattr(gunicorn, "__version__", "28.0.0")
+    with pytest.raises(SystemExit):
+        server.check_gunicorn()
