@@ -127,6 +127,30 @@ def test_multipart_and_raw_bodies(scan: Scan) -> None:
     assert scan.count(user_id)[0] == 2
 
 
+def test_a_multipart_photo_is_parsed_in_memory(scan: Scan, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A part over 500 kB went to a temporary file under /tmp (a 64 Mi emptyDir):
+    now no temporary file is made."""
+    import os
+    import tempfile
+
+    made: list[str] = []
+    real = tempfile.TemporaryFile
+
+    def watched(*args: object, **kw: object) -> Any:
+        made.append("TemporaryFile")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", watched)
+    noise = encode(Image.frombytes("RGB", (600, 400), os.urandom(600 * 400 * 3)), "PNG")
+    assert 500_000 < len(noise) < MAX_BYTES
+    _, auth = scan.user()
+    body = (b"--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n"
+            b"Content-Type: image/png\r\n\r\n" + noise + b"\r\n--b--\r\n")
+    result = scan.client.post(URL, data=body, headers={**auth, "Content-Type": "multipart/form-data; boundary=b"})
+    assert result.status == 200, result.body
+    assert made == []
+
+
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # the bomb case: refused, as it should be
 @pytest.mark.parametrize("case", ["too large", "not an image", "gif", "truncated", "bomb", "url elsewhere",
                                   "url outside the bucket", "missing object", "unknown step", "no image part",

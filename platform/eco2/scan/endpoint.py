@@ -200,9 +200,8 @@ def _photo(call: "Call", settings: "ScanSettings") -> Photo:
         body: ClassifyRequest = call.body
         return Photo(None, body.image_url, Options(user_input=body.user_input, prepared=body.prepared))
     if request.mimetype == MULTIPART:
-        # werkzeug parses the body the runtime read; past its limits (500 kB of
-        # fields, 1,000 parts) it refuses with a 413, which the runtime answers.
-        part, form = request.files.get("image"), request.form
+        form, files = _form(request, call.raw)
+        part = files.get("image")
         if part is None:
             raise Problem(422, "A multipart request carries the photo in a file part named image.",
                           slug="validation", errors=[{"loc": ["body", "image"], "msg": "Field required",
@@ -223,6 +222,23 @@ def _photo(call: "Call", settings: "ScanSettings") -> Photo:
     except ValidationError as exc:
         raise from_validation_error(exc, "query" if request.mimetype != MULTIPART else "body") from None
     return Photo(image, None, options)
+
+
+def _form(request: Any, raw: bytes) -> tuple[Any, Any]:
+    """The multipart body the runtime read, parsed in memory: ``request.files``
+    would parse it again from the request and spool a part over 500 kB to
+    /tmp, a 64 Mi emptyDir (six 10 MB photos at once come close). werkzeug's
+    parser and limits (500 kB of fields, 1,000 parts: else a 413 the runtime
+    answers) with a memory stream per part."""
+    import io
+
+    from werkzeug.formparser import FormDataParser
+
+    parser = FormDataParser(stream_factory=lambda *_args, **_kw: io.BytesIO(),
+                            max_form_memory_size=request.max_form_memory_size,
+                            max_form_parts=request.max_form_parts, cls=request.parameter_storage_class)
+    _, form, files = parser.parse(io.BytesIO(raw), request.mimetype, len(raw), request.mimetype_params)
+    return form, files
 
 
 def _idempotency_key(call: "Call") -> str | None:
