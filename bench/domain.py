@@ -21,7 +21,7 @@ from typing import Any
 from bench import PY, ROOT
 from bench.stats import log
 
-SCRIPTS = ("info_search", "location", "scan", "contexts")
+SCRIPTS = ("info_search", "location", "scan", "chat", "contexts")
 
 
 def run(env: dict[str, str], database_url: str, timeout: float) -> dict[str, Any]:

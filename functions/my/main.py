@@ -158,10 +158,12 @@ def edit(call: Call) -> Profile:
 def delete(call: Call) -> None:
     """Erase the account in every schema and revoke all of its tokens."""
     from eco2 import tokens
+    from eco2.chat import sessions
 
     # Revoke first: if Redis cannot answer, nothing is deleted (503), and a
     # deletion never leaves the user's tokens working.
     tokens.revoke_all(call.redis, call.user.id, call.settings)
+    sessions.erase_user(call.redis, call.user.id)  # the chat conversations, in Redis
     with call.db.transaction() as conn:
         live = profiles.delete_account(conn, call.user.id)
     tokens.deny(call.redis, live + [(call.user.jti, call.user.exp)], call.settings)

@@ -39,6 +39,18 @@ def image_upload(key: str) -> str:
     return f"eco2:image-upload:{key}"
 
 
+def chat_session(user_id: str, session_id: str) -> str:
+    """A user's chat session: its last turns, oldest first (a list of JSON); the
+    session's idle lifetime (eco2.chat.sessions). The owner is part of the key."""
+    return f"eco2:chat:session:{user_id}:{session_id}"
+
+
+def chat_sessions(user_id: str) -> str:
+    """The ids of a user's chat sessions (a set), so that deleting the account
+    erases them; as long as the newest session lives."""
+    return f"eco2:chat:sessions:{user_id}"
+
+
 def rate_limit(bucket: str, client: str, window: int) -> str:
     """Requests from one client in one fixed window of one limit."""
     return f"eco2:rate:{bucket}:{client}:{window}"

@@ -27,7 +27,7 @@ RUNTIME = {
     "__init__", "app", "body", "config", "cors", "db", "fetch", "kv", "logs", "migrate", "openapi",
     "pagination", "problems", "ratelimit", "routing", "seeds", "serve", "sse", "testing", "tokens",
 }
-DOMAINS = {"auth", "character", "image", "knowledge", "location", "my", "scan"}
+DOMAINS = {"auth", "character", "chat", "image", "knowledge", "location", "my", "scan"}
 # A function whose domain package is not named after it.
 PACKAGE_OF = {"info": "knowledge"}
 # Runtime modules that may name a domain module, and why.

@@ -83,8 +83,8 @@ def contract_database(pg_server: str, template_database: str) -> Iterator[str]:
 def stack(contract_database: str, redis_server: str, key_env: dict[str, str], fake_provider: FakeProvider,
           app_origin: str, s3_server: EmbeddedS3) -> Iterator[RunningGateway]:
     port = free_port()
-    # The upload bucket on the embedded store, for image (presigns into it) and
-    # scan (fetches the app's image_url from it), as eco2 dev hands it to them.
+    # The upload bucket on the embedded store, for image (presigns into it), scan
+    # and chat (fetch the app's image_url from it), as eco2 dev hands it to them.
     bucket = f"eco2-contract-{uuid.uuid4().hex[:8]}"
     s3_server.create_bucket(bucket, [app_origin])
     uploads = s3_server.env(bucket)
@@ -103,7 +103,7 @@ def stack(contract_database: str, redis_server: str, key_env: dict[str, str], fa
         env[f"ECO2_OAUTH_{provider.upper()}_CLIENT_SECRET"] = secret
     gateway = RunningGateway(port=port, database_url=contract_database,
                              redis_url=flushed_redis(redis_server, CONTRACT_REDIS_DB), env=env,
-                             function_env={"image": uploads, "scan": uploads})
+                             function_env={"image": uploads, "scan": uploads, "chat": uploads})
     try:
         yield gateway
     finally:

@@ -21,10 +21,11 @@ from .app import App
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 
-def upload(app: App) -> str:
-    """The camera page's upload: ask, PUT with the file's type; cdn_url is the image_url."""
-    asked = app.call("POST", "/api/v1/images/scan", json_body={"filename": "1705123456789.jpg",
-                                                                 "content_type": "image/jpeg"})
+def upload(app: App, channel: str = "scan") -> str:
+    """The camera page's upload (the chat page's with ``channel="chat"``): ask,
+    PUT with the file's type; cdn_url is the image_url."""
+    asked = app.call("POST", f"/api/v1/images/{channel}", json_body={"filename": "1705123456789.jpg",
+                                                                       "content_type": "image/jpeg"})
     assert asked.status_code == 200, asked.text
     ticket = asked.json()
     put = http("PUT", ticket["upload_url"], jpeg(), {"Content-Type": "image/jpeg"})

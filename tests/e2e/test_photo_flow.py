@@ -1,7 +1,8 @@
 """The app's photo flow through `eco2 dev`: a real image function process
 behind the gateway, the embedded object store as `eco2 dev` makes it, a real
 PUT to the store, the photo read back by its public URL, then scanned by that
-URL and its reward seen through my and character."""
+URL and its reward seen through my and character, and chat asked about the
+scan and the photo (offline, with no API key, as `make dev` runs it)."""
 
 from __future__ import annotations
 
@@ -76,7 +77,15 @@ def test_eco2_dev_makes_the_store_and_hands_it_to_image_scan_and_chat(dev_store,
     assert answer["reward"]["name"] in {c["name"] for c in owned}
     analysis = gw.request("GET", "/api/v1/character/me/analysis", headers=bearer(token))
     assert analysis.status == 200 and "종이팩" in analysis.body.decode(), analysis.body
-
+    # chat, with no API key as `make dev` runs it, about the scan and about the photo.
+    for about, origin in (({"scan_id": answer["scan_id"]}, "scan"), ({"image_url": ticket["cdn_url"]}, "image")):
+        asked = gw.request("POST", "/api/v1/chat/messages", headers=json_auth,
+                           body=json.dumps({"message": "이거 어떻게 버려요?", **about}).encode())
+        assert asked.status == 201, asked.body
+        said = asked.json()
+        assert said["model"] == "offline" and said["user_answer"] and said["photo"]["origin"] == origin
+        if origin == "scan":  # the scan as it was recorded: the milk carton the user named
+            assert said["photo"]["category"] == "paper_pack" and said["sources"][0]["id"] == "paper_pack"
 
 def test_a_bucket_of_your_own_is_used_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ECO2_IMAGE_BUCKET", "my-own-bucket")

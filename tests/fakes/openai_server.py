@@ -2,10 +2,11 @@
 
 It speaks ``POST /v1/chat/completions`` as OpenAI does, in JSON or, when the
 request has ``"stream": true``, as server-sent events (``chat.completion.chunk``
-objects, then ``data: [DONE]``). It records every request, and each answer can
+objects, with a last usage chunk when ``stream_options.include_usage`` asks,
+then ``data: [DONE]``). It records every request, and each answer can
 be scripted: a reply text, a delay, an error status (429 with ``Retry-After``,
-500 ...), or a stream that breaks off mid-way (the connection is closed
-without ``[DONE]``). The openai client (3.x, on httpx2) is not intercepted by
+500 ...), a stream that trickles (a delay before each chunk), or one that
+breaks off mid-way (the connection is closed without ``[DONE]``). The openai client (3.x, on httpx2) is not intercepted by
 respx; pointing its ``base_url`` at this server tests the real client::
 
     from tests.fakes.openai_server import FakeOpenAI, Reply
@@ -24,6 +25,7 @@ Unscripted requests get :attr:`FakeOpenAI.default`. The pytest fixture
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -43,6 +45,7 @@ class Reply:
     delay: float = 0.0  # seconds before the first byte
     break_after: int | None = None  # streaming: close after this many content chunks, no [DONE]
     chunk_size: int = 8  # streaming: characters per chunk
+    chunk_delay: float = 0.0  # streaming: seconds before each content chunk (a slow model)
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -106,18 +109,24 @@ class FakeOpenAI:
         self.stop()
 
 
+USAGE = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+
+
 def _completion(model: str, content: str) -> dict[str, Any]:
     return {
         "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
         "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
                      "message": {"role": "assistant", "content": content, "refusal": None}}],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        "usage": USAGE,
     }
 
 
-def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> bytes:
+def _chunk(model: str, delta: dict[str, Any] | None, finish: str | None = None,
+           usage: dict[str, int] | None = None) -> bytes:
+    """One chunk; with ``delta`` None, the usage chunk (no choices), as OpenAI sends it last."""
+    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]
     body = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
-            "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+            "model": model, "choices": choices, "usage": usage}
     return b"data: " + json.dumps(body).encode() + b"\n\n"
 
 
@@ -127,6 +136,12 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, *args: object) -> None:  # quiet in test output
             pass
+
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in two writes: without TCP_NODELAY the body
+            # waits for the client's delayed ACK (40 ms a reply on Linux).
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def handle(self) -> None:
             try:
@@ -153,7 +168,8 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 return self._json(400, {"error": {"message": "bad json", "type": "invalid_request_error"}})
             model = payload.get("model", "fake")
             if payload.get("stream"):
-                return self._stream(model, reply)
+                usage = bool((payload.get("stream_options") or {}).get("include_usage"))
+                return self._stream(model, reply, usage)
             self._json(200, _completion(model, reply.content), reply.headers)
 
         def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
@@ -166,7 +182,7 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def _stream(self, model: str, reply: Reply) -> None:
+        def _stream(self, model: str, reply: Reply, usage: bool) -> None:
             """SSE in HTTP/1.1 chunked encoding, so that a stream cut short (no
             terminating chunk) is an incomplete body to the client, as when an
             upstream connection drops, not a clean end."""
@@ -186,8 +202,12 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             for n, piece in enumerate(pieces):
                 if reply.break_after is not None and n >= reply.break_after:
                     return  # closed mid-body: no finish, no [DONE], no last chunk
+                if reply.chunk_delay:
+                    time.sleep(reply.chunk_delay)
                 send(_chunk(model, {"content": piece}))
             send(_chunk(model, {}, "stop"))
+            if usage:
+                send(_chunk(model, None, usage=USAGE))
             send(b"data: [DONE]\n\n")
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
