@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from pydantic import BaseModel, Field
 
-from eco2 import fetch, logs, sse
+from eco2 import body, fetch, logs, sse
 from eco2.problems import Problem, from_validation_error, unavailable
 from eco2.scan import records
 
@@ -197,10 +197,11 @@ def _photo(call: "Call", settings: "ScanSettings") -> Photo:
     """The photo and the options, from whichever form the request took."""
     request = call.request
     if call.raw is None:  # JSON
-        body: ClassifyRequest = call.body
-        return Photo(None, body.image_url, Options(user_input=body.user_input, prepared=body.prepared))
+        sent: ClassifyRequest = call.body
+        return Photo(None, sent.image_url, Options(user_input=sent.user_input, prepared=sent.prepared))
     if request.mimetype == MULTIPART:
-        form, files = _form(request, call.raw)
+        # Parsed in memory (a part over 500 kB would otherwise go to /tmp, a 64 Mi emptyDir).
+        form, files = body.multipart(request, call.raw)
         part = files.get("image")
         if part is None:
             raise Problem(422, "A multipart request carries the photo in a file part named image.",
@@ -222,23 +223,6 @@ def _photo(call: "Call", settings: "ScanSettings") -> Photo:
     except ValidationError as exc:
         raise from_validation_error(exc, "query" if request.mimetype != MULTIPART else "body") from None
     return Photo(image, None, options)
-
-
-def _form(request: Any, raw: bytes) -> tuple[Any, Any]:
-    """The multipart body the runtime read, parsed in memory: ``request.files``
-    would parse it again from the request and spool a part over 500 kB to
-    /tmp, a 64 Mi emptyDir (six 10 MB photos at once come close). werkzeug's
-    parser and limits (500 kB of fields, 1,000 parts: else a 413 the runtime
-    answers) with a memory stream per part."""
-    import io
-
-    from werkzeug.formparser import FormDataParser
-
-    parser = FormDataParser(stream_factory=lambda *_args, **_kw: io.BytesIO(),
-                            max_form_memory_size=request.max_form_memory_size,
-                            max_form_parts=request.max_form_parts, cls=request.parameter_storage_class)
-    _, form, files = parser.parse(io.BytesIO(raw), request.mimetype, len(raw), request.mimetype_params)
-    return form, files
 
 
 def _idempotency_key(call: "Call") -> str | None:
