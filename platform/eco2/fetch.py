@@ -262,7 +262,9 @@ def _request(url: str, address: str, rules: Policy, deadline: float) -> tuple[in
         watchdog = threading.Timer(_left(deadline), _shut, (sock,))
         watchdog.daemon = True
         watchdog.start()
-        sock.settimeout(_left(deadline))
+        # Each read's own timeout: what is left (urllib3 sets the socket's to this
+        # when sending the request and again before reading the answer).
+        conn.timeout = _left(deadline)
         conn.request("GET", path, headers=headers, preload_content=False, decode_content=False)
         response = conn.getresponse()
         status = response.status

@@ -77,6 +77,9 @@ class Handler(BaseHTTPRequestHandler):
                         return
             except OSError:  # the client left: what the deadline should do
                 pass
+        elif path == "/late":  # answers after a pause longer than the connect timeout below
+            self.server.release.wait(0.4)  # type: ignore[attr-defined]
+            self._send(200, PHOTO)
         elif path == "/missing":
             self._send(404, b"no")
         else:
@@ -236,6 +239,12 @@ def test_a_trickling_upstream_is_cut_off_at_the_deadline(servers: tuple[str, str
     allowed, _ = servers
     assert refusal(allowed + "/trickle", rules(allowed, total_timeout=0.5)) == (504, "upstream-timeout")
     assert not TRICKLED.is_set()  # gave up before the body ended
+
+
+def test_a_pause_within_the_deadline_is_waited_out(servers: tuple[str, str]) -> None:
+    """Reads wait as long as the deadline allows, not the connect timeout."""
+    allowed, _ = servers
+    assert fetch.get(allowed + "/late", rules(allowed, connect_timeout=0.1, total_timeout=5)).data == PHOTO
 
 
 def test_a_slow_lookup_is_within_the_deadline(servers: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
