@@ -11,7 +11,8 @@ classify, record and reward, as one answer or as a stream of stages.
 An ``Idempotency-Key`` (or the original's ``X-Idempotency-Key``) makes a retry
 get the first answer again: per user and key, checked before any work, and
 again by the unique index when two arrive at once (the loser replays the
-winner's). A scan that fails stores nothing: the photo is classified before the
+winner's). A key is tied to what its first request asked for (the photo and
+the options): reused for another, it is a 422. A scan that fails stores nothing: the photo is classified before the
 one transaction that writes the scan, its points and its character.
 """
 
