@@ -71,11 +71,11 @@ def token(env: dict[str, str]) -> str:
     return Signer(config.load(environ=env), pem).issue(str(uuid.uuid4()), 7200)[0]
 
 
-def post(port: int, bearer: str, stream: bool, timeout: float = 30) -> dict[str, float]:
-    """One message; milliseconds to the response's head, the first delta and the end."""
+def post(port: int, bearer: str, stream: bool, session: str | None = None, timeout: float = 30) -> dict[str, float]:
+    """One message (in ``session``, or a new one); milliseconds to the response's head, the first delta and the end."""
     headers = {"Authorization": f"Bearer {bearer}", "Content-Type": "application/json",
                "Accept": "text/event-stream" if stream else "application/json"}
-    body = json.dumps({"message": MESSAGE}).encode()
+    body = json.dumps({"message": MESSAGE, **({"session_id": session} if session else {})}).encode()
     start = time.perf_counter()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
@@ -156,9 +156,13 @@ def timed(fn: Any, n: int) -> dict[str, float]:
 def warm(env: dict[str, str], online: dict[str, str], fake: Any, repeat: int) -> dict[str, Any]:
     import openai
 
-    from eco2.chat import grounding, prompt
+    from eco2.chat import grounding, prompt, sessions
+    from eco2.chat.settings import ChatSettings
 
-    messages = prompt.messages(grounding.retrieve(MESSAGE), [], MESSAGE)
+    # The prompt chat sends once its session is full: the same history, so the
+    # difference is chat's work, not a longer request to the fake.
+    history = [sessions.Turn(MESSAGE, ANSWER)] * ChatSettings.model_fields["history_turns"].default
+    messages = prompt.messages(grounding.retrieve(MESSAGE), history, MESSAGE)
     direct = openai.OpenAI(api_key="sk-bench", base_url=fake.base_url, max_retries=0)
 
     def direct_json() -> float:
@@ -177,10 +181,11 @@ def warm(env: dict[str, str], online: dict[str, str], fake: Any, repeat: int) ->
     try:
         wait_ready(server, "/readyz")
         bearer = token(env)
+        # One conversation: its history grows to ECO2_CHAT_HISTORY_TURNS and is sent with each message.
         via = {
-            "json": timed(lambda: post(server.port, bearer, False)["end_ms"], repeat),
-            "stream_first_delta": timed(lambda: post(server.port, bearer, True)["first_delta_ms"], repeat),
-            "stream_done": timed(lambda: post(server.port, bearer, True)["end_ms"], repeat),
+            "json": timed(lambda: post(server.port, bearer, False, "bench")["end_ms"], repeat),
+            "stream_first_delta": timed(lambda: post(server.port, bearer, True, "bench")["first_delta_ms"], repeat),
+            "stream_done": timed(lambda: post(server.port, bearer, True, "bench")["end_ms"], repeat),
         }
     finally:
         server.stop()

@@ -107,7 +107,7 @@ def measure(route: Route, env: dict[str, str], users: Users, cpu: int | None,
     server.start()
     try:
         answered, status, data = first_200(server.port, method, path, headers, body, server.proc)
-        if status != 200:
+        if status != route.status:
             raise RuntimeError(f"{route.key}: first answer {status}: {data[:300]!r}")
         start = server.wait_for_line(lambda d: d.get("msg") == "start")
         first = server.wait_for_line(lambda d: d.get("msg") == "request" and d.get("cold_start"))

@@ -6,7 +6,8 @@ Reports, all measured in this run:
 - precision@1 of eco2.knowledge.search (BM25 on character n-grams, SQLite FTS5) on
   tests/info/search_eval.json, and of a brute-force baseline that ranks by
   substring matches of names and synonyms;
-- warm p50/p95 per query for both;
+- warm p50/p95 per query for both, the search with its result cache emptied before
+  each query (and, apart, with the cache: every query repeated);
 - cold costs in fresh interpreters: loading the knowledge base, and the first
   search (importing sqlite3 and the index module, building the index, answering).
 
@@ -93,7 +94,17 @@ def main() -> None:
         return hits[0].category.code if hits else None
 
     search_top("warm up")  # import and index outside the timed loop
-    p_search, t_search = measure(search_top, queries, args.repeat)
+    p_search, t_search = measure(search_top, queries, args.repeat)  # repeated queries: from the cache
+    from eco2.knowledge.index import index
+
+    cache = index()._ranked  # noqa: SLF001 - the result cache, emptied to time the search itself
+    t_uncached = []
+    for _ in range(args.repeat):
+        for e in queries:
+            cache.cache_clear()
+            started = time.perf_counter()
+            search_top(e["q"])
+            t_uncached.append((time.perf_counter() - started) * 1000)
     baseline = brute_force()
     p_base, t_base = measure(baseline, queries, args.repeat)
     load_ms = cold("knowledge.load()")
@@ -105,8 +116,11 @@ def main() -> None:
     print(f"  precision@1   BM25 n-gram {p_search:.3f}   brute-force substring {p_base:.3f}"
           f"   (+{(p_search - p_base) * 100:.1f} points)")
     p50, base_p50 = statistics.median(t_search), statistics.median(t_base)
-    print(f"  p50 latency   BM25 n-gram {p50:.3f} ms   brute-force {base_p50:.3f} ms   (x{p50 / base_p50:.1f})")
-    print(f"  p95 latency   BM25 n-gram {pct(t_search, 95):.3f} ms   brute-force {pct(t_base, 95):.3f} ms")
+    uncached_p50 = statistics.median(t_uncached)
+    print(f"  p50 latency   BM25 n-gram {uncached_p50:.3f} ms (cached {p50:.3f} ms)   brute-force {base_p50:.3f} ms"
+          f"   (x{uncached_p50 / base_p50:.1f})")
+    print(f"  p95 latency   BM25 n-gram {pct(t_uncached, 95):.3f} ms (cached {pct(t_search, 95):.3f} ms)"
+          f"   brute-force {pct(t_base, 95):.3f} ms")
     print(f"  cold: knowledge.load() {load_ms:.1f} ms; first search {first_ms:.1f} ms, of which "
           f"{first_ms - index_ms:.1f} ms importing sqlite3 and the index module and {index_ms:.1f} ms "
           "building the index")
@@ -114,8 +128,10 @@ def main() -> None:
     print(f"  misses: {', '.join(misses) or '-'}")
     emit({
         "queries": len(queries), "precision_at_1": round(p_search, 3),
-        "baseline_precision_at_1": round(p_base, 3), "p50_ms": round(p50, 3),
-        "p95_ms": round(pct(t_search, 95), 3), "baseline_p50_ms": round(base_p50, 3), "load_ms": round(load_ms, 1),
+        "baseline_precision_at_1": round(p_base, 3), "p50_ms": round(uncached_p50, 3),
+        "p95_ms": round(pct(t_uncached, 95), 3), "cached_p50_ms": round(p50, 3),
+        "cached_p95_ms": round(pct(t_search, 95), 3), "baseline_p50_ms": round(base_p50, 3),
+        "load_ms": round(load_ms, 1),
         "first_search_ms": round(first_ms, 1), "misses": misses,
     })
 

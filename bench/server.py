@@ -151,7 +151,7 @@ class Route:
     request), ``user`` (each request as another bench user, with a bearer token),
     ``refresh`` (a chain of refresh-token rotations). ``paths`` cycles through
     several paths (search queries, positions); ``body`` is a JSON body sent
-    with every request."""
+    with every request; ``status`` the route's documented success status."""
 
     function: str
     label: str
@@ -160,6 +160,7 @@ class Route:
     kind: str = "plain"
     paths: tuple[str, ...] = ()
     body: str = ""
+    status: int = 200
 
     @property
     def key(self) -> str:

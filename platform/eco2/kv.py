@@ -17,14 +17,20 @@ if TYPE_CHECKING:
     from eco2.config import Settings
 
 
+_DENY = "eco2:deny:"
+_REVOKED_BEFORE = "eco2:revoked-before:"
+# The keys every token check reads (eco2.tokens), kept in process by eco2.tracking.
+REVOCATION_PREFIXES = (_DENY, _REVOKED_BEFORE)
+
+
 def denied_token(jti: str) -> str:
     """A logged-out access token, until its expiry plus the verifier's leeway (eco2.tokens.deny)."""
-    return f"eco2:deny:{jti}"
+    return _DENY + jti
 
 
 def user_revoked_before(user_id: str) -> str:
     """Unix time: the user's tokens issued up to it are refused (account deleted, log out everywhere)."""
-    return f"eco2:revoked-before:{user_id}"
+    return _REVOKED_BEFORE + user_id
 
 
 def oauth_state(state: str) -> str:
@@ -46,9 +52,10 @@ def chat_session(user_id: str, session_id: str) -> str:
 
 
 def chat_sessions(user_id: str) -> str:
-    """The ids of a user's chat sessions (a set), so that deleting the account
-    erases them; as long as the newest session lives."""
-    return f"eco2:chat:sessions:{user_id}"
+    """The ids of a user's live chat sessions (a sorted set, scored by when each
+    expires), so that deleting the account erases them; as long as the newest
+    session lives. (A sorted set since chatfix: the name changed with the type.)"""
+    return f"eco2:chat:session-index:{user_id}"
 
 
 def rate_limit(bucket: str, client: str, window: int) -> str:

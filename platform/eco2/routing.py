@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -35,6 +36,8 @@ class Route:
     tags: tuple[str, ...] = ()
     params: dict[str, str | None] = field(default_factory=dict)
     payload: bytes | None = None
+    # A success response's own headers, built once when the route is added.
+    headers: tuple[tuple[str, str], ...] = ()
     _adapter: Any = None
 
     @property
@@ -69,6 +72,7 @@ class Router:
         if not route.path.startswith("/"):
             raise ValueError(f"route path must start with '/': {route.path!r}")
         route.params = {m.group(1): m.group(2) for m in _PARAM.finditer(route.path)}
+        route.headers = (("Content-Type", "application/json"),) + ((("Cache-Control", route.cache),) if route.cache else ())
         if route.static and (route.params or route.query is not None or route.body is not None or route.auth):
             raise ValueError(f"a static route takes no input and no token: {route.method} {route.path}")
         if route.params:
@@ -99,8 +103,17 @@ class Router:
         route = table.get(lookup)
         if route is not None:
             params = {k: int(v) if route.params.get(k) == "int" else v for k, v in params.items()}
-        allowed = tuple(sorted(set(table) | ({"HEAD"} if "GET" in table else set())))
-        return Match(route, params, allowed)
+        return Match(route, params, _allowed(table))
+
+
+@functools.lru_cache(maxsize=None)
+def _methods(methods: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted(methods | ({"HEAD"} if "GET" in methods else set())))
+
+
+def _allowed(table: dict[str, Route]) -> tuple[str, ...]:
+    """The methods a path allows (HEAD wherever GET is), sorted; one tuple per set of methods."""
+    return _methods(frozenset(table))
 
 
 def _compile(template: str) -> re.Pattern[str]:

@@ -2,9 +2,10 @@
 locally by every function.
 
 Verification needs only the public JWKS from configuration, never a call to
-the auth function (which may be scaled to zero), plus one Redis round trip for
-the denylist. Every failure is a 401; a Redis that cannot answer is a 503
-(fail closed). PyJWT and cryptography are imported on the first token, not at
+the auth function (which may be scaled to zero), plus the denylist, read from
+Redis once per token and then kept in process until Redis announces a change
+(:mod:`eco2.tracking`). Every failure is a 401; a Redis that cannot answer is
+a 503 (fail closed). PyJWT and cryptography are imported on the first token, not at
 start-up.
 """
 
@@ -132,7 +133,9 @@ class Verifier:
 
     def check_revocation(self, principal: Principal, redis: Any) -> None:
         """The denylist (logged-out jti) and the user's revoked-before mark."""
-        denied, revoked_before = redis.mget(
+        from eco2.tracking import tracked
+
+        denied, revoked_before = tracked(redis, kv.REVOCATION_PREFIXES).mget(
             kv.denied_token(principal.jti), kv.user_revoked_before(principal.id)
         )
         if denied is not None:

@@ -67,3 +67,11 @@ def test_a_secret_is_caught_before_it_is_whole(before: str, cuts: list[int]) -> 
 def test_an_ordinary_answer_streams_whole() -> None:
     answer = "투명 페트병은 라벨을 떼고 찌그러뜨려서 뚜껑을 닫아 내놓아요."
     assert stream(answer, list(range(0, len(answer), 3))) == (answer, False)
+
+
+def test_a_placeholder_key_is_no_secret() -> None:
+    """A local model server takes any key ("x", "EMPTY", "ollama"): guarding it would withhold every
+    answer that happens to hold those letters."""
+    guard = prompt.Guard(["x", "EMPTY", "ollama"])
+    answer = "상자는 펼쳐서 (2x2로 접어) 내놓고, EMPTY 표시가 된 병은 비운 거예요. ollama"
+    assert not guard.leaks(answer) and guard.held_back(answer) == 0

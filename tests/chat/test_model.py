@@ -195,3 +195,72 @@ def test_an_unreachable_api_is_a_degraded_answer(chat: Client, chat_env: dict[st
     record = conversation.answer(chat.function.redis, settings, conversation.Ask(user_id, "형광등 버리는 법"))
     assert record["degraded"] is True and record["model"] == offline.MODEL
     assert load().category("lighting").guide.summary in record["user_answer"]
+
+
+@pytest.mark.parametrize("raw", [
+    b"not json",
+    b'{"choices": null, "model": "m"}',
+    b'{"choices": [{"message": {"content": ["a", "list"]}}], "model": "m"}',
+], ids=["not-json", "no-choices", "content-not-text"])
+def test_a_malformed_answer_is_a_degraded_answer_not_a_500(
+        chat: Client, openai_server: FakeOpenAI, token: str, raw: bytes) -> None:
+    """A compatible server that answers 200 with the wrong shape is a failed model, not a crash."""
+    openai_server.script(Reply(raw=raw))
+    result = ask(chat, token, "건전지 버리는 법")
+    assert result.status == 201, result.body
+    assert result.json["degraded"] is True and result.json["model"] == offline.MODEL
+    clean(result.body, openai_server)
+
+
+def test_a_model_name_or_usage_of_the_wrong_type_is_left_out(
+        chat: Client, openai_server: FakeOpenAI, token: str) -> None:
+    """The answer stands; the configured model names it and ``usage`` is null (not a 500)."""
+    openai_server.script(Reply(raw=b'{"choices": [{"message": {"content": "ok"}}], "model": 5, '
+                                   b'"usage": {"prompt_tokens": "many"}}'))
+    body = ask(chat, token, "캔").json
+    assert (body["user_answer"], body["model"], body["usage"], body["degraded"]) == ("ok", MODEL, None, False)
+
+
+@pytest.mark.parametrize("raw", [b"data: {not json\n\n", b'data: {"choices": [{"delta": {"content": 5}}]}\n\n'],
+                         ids=["not-json", "content-not-text"])
+def test_a_malformed_stream_is_a_degraded_answer_not_a_500(
+        chat: Client, openai_server: FakeOpenAI, token: str, raw: bytes) -> None:
+    openai_server.script(Reply(content="유리병은 헹궈요.", raw=raw))
+    got = events(ask(chat, token, "유리병", stream=True).body)
+    assert [n for n, _ in got] == ["delta", "done"] and got[1][1]["degraded"] is True
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_an_empty_answer_is_a_degraded_answer(chat: Client, openai_server: FakeOpenAI, token: str,
+                                              stream: bool) -> None:
+    """A model that says nothing (a refusal, a filtered answer) leaves the user the guide, not a blank."""
+    openai_server.script(Reply(content=""))
+    result = ask(chat, token, "형광등", stream=stream)
+    record = events(result.body)[-1][1] if stream else result.json
+    assert record["degraded"] is True and record["user_answer"].startswith(offline.DEGRADED)
+
+
+def test_a_retry_does_not_eat_the_streams_time(chat: Client, openai_server: FakeOpenAI, token: str) -> None:
+    """ECO2_CHAT_TIMEOUT_SECONDS (2 s) bounds each attempt: a stream that follows a slow 503 is whole."""
+    content = "캔은 내용물을 비우고 헹군 뒤 찌그러뜨려 내놓아요."
+    openai_server.script(Reply(status=503, delay=1.7, headers=RETRY_NOW),
+                         Reply(content=content, chunk_size=3, chunk_delay=0.05))
+    got = events(ask(chat, token, "캔", stream=True).body)
+    assert got[-1][0] == "done" and got[-1][1]["user_answer"] == content and not got[-1][1]["degraded"]
+
+
+def test_a_stream_that_trickles_keep_alives_is_cut_at_its_deadline(
+        chat: Client, openai_server: FakeOpenAI, token: str) -> None:
+    """Comments (": ping") reach no chunk: the deadline holds on the bytes, not the chunks."""
+    openai_server.script(Reply(content="늦은 답", pings=6, chunk_delay=0.45))
+    got = events(ask(chat, token, "건전지", stream=True).body)
+    assert [n for n, _ in got] == ["delta", "done"] and got[1][1]["degraded"] is True
+    assert len(openai_server.requests) == 1  # a stream under way is not retried
+
+
+def test_a_json_answer_that_trickles_is_cut_at_its_deadline(
+        chat: Client, openai_server: FakeOpenAI, token: str) -> None:
+    """Each read gets a byte within the read timeout, but the whole body takes longer than the deadline."""
+    openai_server.script(*[Reply(content="늦은 답", chunk_size=24, chunk_delay=0.25)] * 2)
+    body = ask(chat, token, "우유팩").json
+    assert body["degraded"] is True and len(openai_server.requests) == 2

@@ -136,6 +136,19 @@ def test_deleting_the_account_erases_its_sessions(chat: Client, chat_env, user) 
     assert not redis.exists(kv.chat_sessions(user_id))
 
 
+def test_the_session_index_forgets_expired_sessions(chat: Client, user, monkeypatch) -> None:
+    """A user who keeps chatting keeps the index alive: it must not keep every id it ever held."""
+    from eco2.chat import sessions
+
+    user_id, _ = user
+    redis, now = chat.function.redis, time.time()
+    sessions.append(redis, user_id, "old", {"message": "캔"}, keep=3, ttl=60)
+    monkeypatch.setattr(sessions.time, "time", lambda: now + 61)  # "old" has expired by the next message
+    redis.delete(kv.chat_session(user_id, "old"))  # as Redis expires it
+    sessions.append(redis, user_id, "new", {"message": "병"}, keep=3, ttl=60)
+    assert [i.decode() for i in redis.zrange(kv.chat_sessions(user_id), 0, -1)] == ["new"]
+
+
 def test_the_stream_offline_is_one_delta_and_done(chat: Client, user) -> None:
     result = ask(chat, user[1], "유리병 버리는 법", stream=True)
     assert result.status == 200 and result.content_type.startswith("text/event-stream")
@@ -215,6 +228,14 @@ def test_a_scan_joins_the_context(chat: Client, database_url: str, make_user) ->
     assert "1가지 준비가 남았어요" in body["user_answer"]
     _, other = make_user()
     assert is_problem(ask(chat, other, "이거 어떻게 해요?", scan_id=scan_id), 404)
+
+
+def test_a_follow_up_to_a_photo_continues_its_topic(chat: Client, database_url: str, make_user) -> None:
+    """The app's flow: a photo alone (``message: ""``), then a question that names nothing."""
+    user_id, token = make_user()
+    sid = ask(chat, token, "", scan_id=_scan(database_url, user_id, "무색페트병", [])).json["session_id"]
+    follow = ask(chat, token, "뚜껑은요?", session_id=sid).json
+    assert follow["sources"][0]["id"] == "clear_pet", follow["sources"]
 
 
 def test_openai_and_onnxruntime_stay_unimported(chat_env: dict[str, str], make_user) -> None:

@@ -50,9 +50,15 @@ def test_a_photo_sent_alone_asks_how_to_throw_it_away(
         chat: Client, bucket, openai_server: FakeOpenAI, make_user) -> None:
     """The app sends ``message: ""`` when the user sends only a photo."""
     openai_server.script(Reply(content="불연성 종량제 봉투에 버려요."))
-    result = ask(chat, make_user()[1], "", image_url=f"{bucket['base']}/chat/cup.png")
+    token = make_user()[1]
+    result = ask(chat, token, "", image_url=f"{bucket['base']}/chat/cup.png")
     assert result.status == 201, result.body
     assert openai_server.requests[0].json["messages"][-1] == {"role": "user", "content": prompt.PHOTO_ONLY}
+    # The next message's history still says what the photo showed (the reference text no longer does).
+    openai_server.script(Reply(content="네, 깨진 것도 같아요."))
+    ask(chat, token, "깨진 것도요?", session_id=result.json["session_id"])
+    earlier = openai_server.requests[1].json["messages"][2]
+    assert earlier == {"role": "user", "content": f"[사진: {result.json['photo']['name']}] {prompt.PHOTO_ONLY}"}
 
 
 @pytest.mark.parametrize(("url", "status"), [

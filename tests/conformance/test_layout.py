@@ -26,6 +26,7 @@ ECO2 = ROOT / "platform" / "eco2"
 RUNTIME = {
     "__init__", "app", "body", "config", "cors", "db", "fetch", "kv", "logs", "migrate", "openapi",
     "pagination", "problems", "ratelimit", "routing", "seeds", "serve", "sse", "testing", "tokens",
+    "tracking",
 }
 DOMAINS = {"auth", "character", "chat", "image", "knowledge", "location", "my", "scan"}
 # A function whose domain package is not named after it.

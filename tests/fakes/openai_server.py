@@ -5,8 +5,9 @@ request has ``"stream": true``, as server-sent events (``chat.completion.chunk``
 objects, with a last usage chunk when ``stream_options.include_usage`` asks,
 then ``data: [DONE]``). It records every request, and each answer can
 be scripted: a reply text, a delay, an error status (429 with ``Retry-After``,
-500 ...), a stream that trickles (a delay before each chunk), or one that
-breaks off mid-way (the connection is closed without ``[DONE]``). The openai client (3.x, on httpx2) is not intercepted by
+500 ...), a stream that trickles (a delay before each chunk, or keep-alive
+comments only), a JSON body that trickles, a malformed answer (raw bytes), or
+a stream that breaks off mid-way (the connection is closed without ``[DONE]``). The openai client (3.x, on httpx2) is not intercepted by
 respx; pointing its ``base_url`` at this server tests the real client::
 
     from tests.fakes.openai_server import FakeOpenAI, Reply
@@ -45,7 +46,9 @@ class Reply:
     delay: float = 0.0  # seconds before the first byte
     break_after: int | None = None  # streaming: close after this many content chunks, no [DONE]
     chunk_size: int = 8  # streaming: characters per chunk
-    chunk_delay: float = 0.0  # streaming: seconds before each content chunk (a slow model)
+    chunk_delay: float = 0.0  # seconds before each content chunk (a slow model); JSON: a body that trickles
+    pings: int = 0  # streaming: SSE comments first, each after chunk_delay (a keep-alive trickle)
+    raw: bytes | None = None  # a malformed answer: the JSON body, or streaming, the first chunk's bytes
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -170,7 +173,29 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             if payload.get("stream"):
                 usage = bool((payload.get("stream_options") or {}).get("include_usage"))
                 return self._stream(model, reply, usage)
+            if reply.raw is not None:
+                return self._raw(reply.raw)
+            if reply.chunk_delay:
+                return self._trickle(json.dumps(_completion(model, reply.content)).encode(), reply)
             self._json(200, _completion(model, reply.content), reply.headers)
+
+        def _trickle(self, data: bytes, reply: Reply) -> None:
+            """A JSON body sent ``chunk_size`` bytes at a time, each after ``chunk_delay``."""
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            for i in range(0, len(data), reply.chunk_size):
+                time.sleep(reply.chunk_delay)
+                self.wfile.write(data[i:i + reply.chunk_size])
+                self.wfile.flush()
+
+        def _raw(self, data: bytes) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
             data = json.dumps(body).encode()
@@ -197,6 +222,11 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
 
             send(_chunk(model, {"role": "assistant", "content": ""}))
+            for _ in range(reply.pings):
+                time.sleep(reply.chunk_delay)
+                send(b": ping\n\n")
+            if reply.raw is not None:
+                send(reply.raw)
             pieces = [reply.content[i:i + reply.chunk_size]
                       for i in range(0, len(reply.content), reply.chunk_size)]
             for n, piece in enumerate(pieces):

@@ -99,3 +99,16 @@ def test_every_token_is_quoted(monkeypatch: pytest.MonkeyPatch) -> None:
     for query in SYNTAX:
         assert isinstance(built.search(query, 5), list)
     assert built.search("bott*", 5) == []  # a quoted * is no prefix query: nothing is "bott"
+
+
+def test_results_are_cached_by_normalized_query() -> None:
+    idx = index.index()
+    first = knowledge.search("페트병 라벨", limit=5)
+    before = idx._ranked.cache_info()  # noqa: SLF001
+    # The same query with other spacing is one entry.
+    again = knowledge.search("  페트병   라벨 ", limit=5)
+    after = idx._ranked.cache_info()  # noqa: SLF001
+    assert again == first and again is not first
+    assert after.hits == before.hits + 1 and after.currsize == before.currsize
+    assert knowledge.search("페트병 라벨", limit=2) == first[:2]  # the limit is part of the key
+    assert after.maxsize == index.CACHED_QUERIES

@@ -5,6 +5,7 @@
 - ``prompt``: 이코's instructions, the messages sent to the model, and the guard against leaking them
 - ``sessions``: the last turns of a conversation in Redis
 - ``client``: the OpenAI client (``openai`` imported there, on first use)
+- ``transport``: the client's HTTP transport: a deadline per attempt, long ``Retry-After`` waits shortened
 - ``offline``: an answer composed without a model
 - ``photo``: a scan's or a photo's classification as context
 - ``conversation``: one message to one answer, whole or streamed

@@ -106,7 +106,7 @@ class _Turn:
 def _begin(redis: Any, settings: ChatSettings, ask: Ask) -> _Turn:
     session_id = ask.session_id or uuid.uuid4().hex
     history = sessions.history(redis, ask.user_id, session_id)[-settings.history_turns:]
-    previous = history[-1].message if history else None
+    previous = history[-1].topic if history else None
     return _Turn(ask, settings, session_id, uuid.uuid4().hex, retrieve(ask.message, ask.photo, previous), history)
 
 

@@ -121,8 +121,9 @@ def retrieve(message: str, photo: Photo | None = None, previous: str | None = No
     """The knowledge base's entries for ``message`` (and the photo's category).
 
     A follow-up that names no item or category ("뚜껑은요?", "어디에 내놓아요?")
-    is searched together with the ``previous`` message of the session, whose
-    topic it continues; one that names something is searched alone.
+    is searched together with the ``previous`` turn's topic (its message, and
+    what its photo showed), which it continues; one that names something is
+    searched alone.
     """
     kb = knowledge.load()
     query = message

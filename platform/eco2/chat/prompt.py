@@ -34,6 +34,10 @@ NO_REFERENCE = "참고 자료: 이 메시지에 맞는 내용을 지식 베이�
 # 있어요" (a fair steer-back) was taken for one; tests/chat/test_guard.py keeps
 # such answers passing.
 WINDOW = 32
+# A configured "secret" shorter than this is a placeholder (a local model
+# server takes any key: "EMPTY", "ollama"), not a secret: guarding it would
+# withhold every answer that holds those letters. Real API keys are 40+.
+MIN_SECRET = 12
 
 
 def messages(grounding: Grounding, history: Sequence[Turn], message: str) -> list[dict[str, Any]]:
@@ -44,7 +48,9 @@ def messages(grounding: Grounding, history: Sequence[Turn], message: str) -> lis
         {"role": "system", "content": REFERENCE + text if text else NO_REFERENCE},
     ]
     for turn in history:
-        out.append({"role": "user", "content": turn.message or PHOTO_ONLY})
+        said = turn.message or PHOTO_ONLY
+        # Only the current message's photo is in the reference text: an earlier one is named here.
+        out.append({"role": "user", "content": f"[사진: {turn.photo}] {said}" if turn.photo else said})
         out.append({"role": "assistant", "content": turn.answer})
     out.append({"role": "user", "content": message or PHOTO_ONLY})
     return out
@@ -58,12 +64,13 @@ class Guard:
     """Finds the instructions or a secret in an answer, also while it streams.
 
     Secrets are the API key and the base URL: configuration that must not leave
-    the server even if a model were told them. Why by hand: a substring check
+    the server even if a model were told them (from :data:`MIN_SECRET`
+    characters, spaces ignored). Why by hand: a substring check
     on a set of windows; no library does just this.
     """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets = [c for s in secrets if (c := _compact(s))]
+        self._secrets = [c for s in secrets if len(c := _compact(s)) >= MIN_SECRET]
         self._texts = [_compact(INSTRUCTIONS), *self._secrets]
         instructions = self._texts[0]
         self._windows = {instructions[i:i + WINDOW] for i in range(len(instructions) - WINDOW + 1)}

@@ -8,6 +8,8 @@ the knowledge base alone.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from pydantic import Field, SecretStr, field_validator
 
 from eco2.image.settings import ImageSettings
@@ -35,8 +37,15 @@ class ChatSettings(ImageSettings):
 
     @field_validator("openai_base_url")
     @classmethod
-    def _blank_is_none(cls, value: str | None) -> str | None:
-        return value or None
+    def _base_url(cls, value: str | None) -> str | None:
+        """Blank is OpenAI's; anything else must be an http(s) URL, checked at
+        start: a typo would otherwise turn every answer into a degraded one."""
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL")
+        return value
 
     @property
     def online(self) -> bool:

@@ -25,6 +25,7 @@ FTS5 string, so nothing a user types is read as FTS5 syntax (``NEAR``, ``*``,
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 import threading
@@ -42,6 +43,7 @@ TITLE, BODY = 3.0, 1.0
 EXACT_BONUS = 0.5  # times the best BM25 score of the query
 TOKENIZER = "unicode61 remove_diacritics 0 tokenchars '_'"
 _KIND_ORDER = {"category": 0, "item": 1, "faq": 2}
+CACHED_QUERIES = 1024  # distinct normalized queries whose results are kept (Index._ranked)
 _SPACE = re.compile(r"\s+")
 
 
@@ -110,12 +112,20 @@ class Index:
             f"CREATE VIRTUAL TABLE docs USING fts5(title, body, content='', tokenize=\"{TOKENIZER}\")"
         )
         self._db.executemany("INSERT INTO docs(rowid, title, body) VALUES (?, ?, ?)", rows)
+        # Results by normalized query: the index never changes while the
+        # process runs, and the app's users send the same few queries over and
+        # over. Bounded, least recently used first out.
+        self._ranked = functools.lru_cache(maxsize=CACHED_QUERIES)(self._rank)
 
     def search(self, query: str, limit: int = 10) -> list[Hit]:
         """Hits for ``query``, best first; at most ``limit``, none that share no token."""
         toks = tokens(query)
         if not toks or limit < 1:
             return []
+        return list(self._ranked(tuple(toks), _compact(query), limit))
+
+    def _rank(self, toks: tuple[str, ...], exact: str, limit: int) -> tuple[Hit, ...]:
+        """The hits for a normalized query: its tokens, and its compact form for exact names."""
         match = " OR ".join(map(_quoted, toks))
         with self._lock:
             # bm25() is lower for better matches; negated, it is the usual score.
@@ -123,9 +133,8 @@ class Index:
                 "SELECT rowid, -bm25(docs, ?, ?) FROM docs WHERE docs MATCH ?", (TITLE, BODY, match)
             ).fetchall()
         if not rows:
-            return []
+            return ()
         best = max(score for _, score in rows)
-        exact = _compact(query)
         ranked = []
         for rowid, score in rows:
             doc = self.docs[rowid]
@@ -134,10 +143,10 @@ class Index:
             ranked.append((score, doc))
         # Ties: categories before items before FAQ, then by id, so results are stable.
         ranked.sort(key=lambda pair: (-pair[0], _KIND_ORDER[pair[1].kind], pair[1].id))
-        return [
+        return tuple(
             Hit(doc.kind, doc.id, doc.title, round(score, 4), self.kb.category(doc.category))
             for score, doc in ranked[:limit]
-        ]
+        )
 
 
 _lock = threading.Lock()
