@@ -18,6 +18,7 @@ PHOTO = bytes(range(256)) * 8  # 2 KiB
 LIMIT = 4096
 TRICKLE = 100  # bytes, one per 0.05 s: 5 s in all
 TRICKLED = threading.Event()  # the whole of /trickle was sent
+HEAD_TRICKLED = threading.Event()  # the whole of /trickle-head's slow header was sent
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -76,6 +77,18 @@ class Handler(BaseHTTPRequestHandler):
                     if self.server.release.wait(0.05):  # type: ignore[attr-defined]
                         return
             except OSError:  # the client left: what the deadline should do
+                pass
+        elif path == "/trickle-head":  # a header line one byte at a time: no body read to check a clock between
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                for _ in range(TRICKLE):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    if self.server.release.wait(0.05):  # type: ignore[attr-defined]
+                        return
+                HEAD_TRICKLED.set()
+                self.wfile.write(b"\r\nContent-Length: 0\r\n\r\n")
+            except OSError:
                 pass
         elif path == "/late":  # answers after a pause longer than the connect timeout below
             self.server.release.wait(0.4)  # type: ignore[attr-defined]
@@ -239,6 +252,9 @@ def test_a_trickling_upstream_is_cut_off_at_the_deadline(servers: tuple[str, str
     allowed, _ = servers
     assert refusal(allowed + "/trickle", rules(allowed, total_timeout=0.5)) == (504, "upstream-timeout")
     assert not TRICKLED.is_set()  # gave up before the body ended
+    # The same in the head, where only the timer can stop it.
+    assert refusal(allowed + "/trickle-head", rules(allowed, total_timeout=0.5)) == (504, "upstream-timeout")
+    assert not HEAD_TRICKLED.is_set()
 
 
 def test_a_pause_within_the_deadline_is_waited_out(servers: tuple[str, str]) -> None:
