@@ -16,7 +16,9 @@ fn = Function("scan", "/api/v1/scan", settings=ScanSettings)
     "/classify",
     auth=True,
     body=endpoint.ClassifyRequest,
+    query=endpoint.RawQuery,  # a photo sent as the body takes its options here
     media=(*endpoint.IMAGE_TYPES, endpoint.MULTIPART),
+    part="image",
     max_body=endpoint.body_limit(fn.settings),
     response=ScanAnswer,
 )

@@ -158,6 +158,7 @@ class Function:
         static: bool = False,
         media: tuple[str, ...] = (),
         max_body: int | None = None,
+        part: str | None = None,
         summary: str | None = None,
         absolute: bool = False,
     ) -> Callable[[F], F]:
@@ -172,8 +173,16 @@ class Function:
         ``media`` are Content-Types accepted besides the JSON ``body`` (an image,
         ``multipart/form-data``): such a body is not validated but handed over
         as ``call.raw``; ``max_body`` is their body limit in bytes (JSON keeps
-        the runtime's).
+        the runtime's); ``part`` names a multipart body's file part (the
+        OpenAPI document shows it).
         """
+
+        if media and body is None:
+            raise ValueError(f"{method} {path}: media= needs body= (the JSON form beside the media)")
+        if max_body is not None and not media:
+            raise ValueError(f"{method} {path}: max_body= is the limit of a media= body; there is none")
+        if part is not None and "multipart/form-data" not in media:
+            raise ValueError(f"{method} {path}: part= names a multipart/form-data media= body's file part")
 
         def register(handler: F) -> F:
             doc = (handler.__doc__ or "").strip().splitlines()
@@ -193,6 +202,7 @@ class Function:
                     static=static,
                     media=tuple(m.lower() for m in media),
                     max_body=max_body,
+                    part=part,
                     summary=summary or (doc[0] if doc else None),
                     tags=(self.name,),
                 )
@@ -383,8 +393,11 @@ class Function:
 
             call.user = authenticate(call)
         as_is = request.mimetype in route.media  # a body of its own kind: not JSON
+        json_type = bool(_JSON_TYPE.match(request.headers.get("Content-Type", "")))
+        if route.body is not None and not (as_is or json_type or route.optional_body) and body.announced(request):
+            raise _unsupported(route)  # from the head: no reader slot held, nothing waited for (eco2.body)
         raw = b""
-        if route.body is not None or route.media:
+        if route.body is not None:
             raw = body.read(request, limit=limit, timeout=self.settings.body_timeout_seconds)
         _reject_nul(request, match.params, b"" if as_is else raw)
         if route.query is not None:
@@ -392,9 +405,8 @@ class Function:
         if as_is:
             call.raw = raw
         elif route.body is not None and not (route.optional_body and not raw.strip()):
-            if not _JSON_TYPE.match(request.headers.get("Content-Type", "")):
-                accepted = ", ".join(("application/json", *route.media))
-                raise Problem(415, f"The body must be one of: {accepted}.", slug="unsupported-media-type")
+            if not json_type:  # an optional body's route, with one after all
+                raise _unsupported(route)
             call.body = _validate_json(route.body, raw)
         payload = route.payload  # a static route's, after its first request
         if payload is None:
@@ -431,8 +443,9 @@ class Function:
         sql = _sql_fields(exc)
         if sql is not None:
             # psycopg's message carries the failing row and the values sent
-            # (DETAIL: Failing row contains (id, nickname, phone...)): only what
-            # names the failure, and the stack, reach the log.
+            # (DETAIL: Failing row contains (id, nickname, phone...)), and so
+            # does any traceback with it in its chain: only what names the
+            # failure, and the stack without messages, reach the log.
             refused = _refused_by_database(exc)
             if refused is not None:
                 logs.event(self.log, "refused by the database", logging.WARNING, request_id=request_id, **sql)
@@ -440,7 +453,7 @@ class Function:
             self.log.error(
                 "unhandled error",
                 extra={"fields": {"function": self.name, "request_id": request_id, **sql,
-                                  "stack": "".join(traceback.format_tb(exc.__traceback__))}},
+                                  "stack": _stack_without_messages(exc)}},
             )
         else:
             self.log.error(
@@ -455,6 +468,11 @@ class Function:
         response = Response(problem.to_json(request.path), status=problem.status, content_type=PROBLEM_JSON)
         response.headers.update(problem.headers)
         return response
+
+
+def _unsupported(route: Route) -> Problem:
+    accepted = ", ".join(("application/json", *route.media))
+    return Problem(415, f"The body must be one of: {accepted}.", slug="unsupported-media-type")
 
 
 def _reject_nul(request: Request, params: dict[str, Any], body: bytes) -> None:
@@ -535,34 +553,78 @@ def _is_unavailable(exc: Exception) -> bool:
     return False
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from or while handling, outermost first."""
+    links: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and link not in links:
+        links.append(link)
+        link = link.__cause__ or link.__context__
+    return links
+
+
 def _sql_fields(exc: Exception) -> dict[str, Any] | None:
-    """For a PostgreSQL error, what names it without any value: the class,
-    SQLSTATE, constraint and table; None for anything else."""
+    """For a PostgreSQL error anywhere in ``exc``'s chain, what names it without
+    any value: the class, SQLSTATE, constraint and table; None for anything else."""
     if "psycopg" not in sys.modules:
         return None
     import psycopg
 
-    if not isinstance(exc, psycopg.Error):
+    found = next((link for link in _chain(exc) if isinstance(link, psycopg.Error)), None)
+    if found is None:
         return None
-    return {
-        "error": type(exc).__name__,
-        "sqlstate": exc.sqlstate,
-        "constraint": exc.diag.constraint_name,
-        "table": exc.diag.table_name,
+    fields = {
+        "error": type(found).__name__,
+        "sqlstate": found.sqlstate,
+        "constraint": found.diag.constraint_name,
+        "table": found.diag.table_name,
     }
+    if found is not exc:
+        fields["raised"] = type(exc).__name__
+    return fields
+
+
+def _stack_without_messages(exc: BaseException) -> str:
+    """Every link's class and frames, innermost first as Python prints them; no message."""
+    return "".join(
+        f"{type(link).__module__}.{type(link).__qualname__}\n" + "".join(traceback.format_tb(link.__traceback__))
+        for link in reversed(_chain(exc))
+    )
+
+
+# The SQLSTATEs a value a client sent can cause (a model may miss a race or a
+# rule only the database knows); anything else, a division by zero or a NOT
+# NULL our own INSERT breaks, is a bug and stays a 500 with its stack.
+_CONFLICT_STATES = frozenset({
+    "23505",  # unique_violation
+    "23503",  # foreign_key_violation
+    "23P01",  # exclusion_violation
+})
+_UNSTORABLE_STATES = frozenset({
+    "23514",  # check_violation
+    "22001",  # string_data_right_truncation
+    "22003",  # numeric_value_out_of_range
+    "22007",  # invalid_datetime_format
+    "22008",  # datetime_field_overflow
+    "22P02",  # invalid_text_representation
+    "22P05",  # untranslatable_character
+    "22021",  # character_not_in_repertoire
+})
 
 
 def _refused_by_database(exc: Exception) -> Problem | None:
-    """The reply to a row PostgreSQL refused: a 409 when it conflicts with rows
+    """The reply to a value PostgreSQL refused: a 409 when it conflicts with rows
     that exist (a duplicate key, a row referenced or gone), a 422 when a value
-    breaks a rule (CHECK, NOT NULL) or does not fit its type (out of range, bad
-    format). Models validate first; this stops what slips past them (a race,
-    a rule only the database knows) from being a 500."""
-    from psycopg import errors
+    breaks a rule (CHECK) or does not fit its type (too long, out of range, bad
+    format); None for every other error, ours."""
+    import psycopg
 
-    if isinstance(exc, (errors.UniqueViolation, errors.ForeignKeyViolation, errors.ExclusionViolation)):
+    if not isinstance(exc, psycopg.Error):  # the database's error was not what failed the request
+        return None
+    if exc.sqlstate in _CONFLICT_STATES:
         return Problem(409, "The request conflicts with the current state of the data.", slug="conflict")
-    if isinstance(exc, (errors.IntegrityError, errors.DataError)):
+    # psycopg refuses a NUL in text itself (no SQLSTATE): the client's value too.
+    if exc.sqlstate in _UNSTORABLE_STATES or (exc.sqlstate is None and isinstance(exc, psycopg.DataError)):
         return Problem(422, "A value in the request cannot be stored.", slug="validation")
     return None
 

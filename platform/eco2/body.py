@@ -21,15 +21,19 @@ A request whose body is not read (an early refusal, a route that takes none)
 is answered with ``Connection: close`` (:func:`unread`): the server would
 otherwise read the rest, however slowly it came, to find the next request.
 
-Routes that take a raw body (an image, multipart) call :func:`read` with their
-own limit and timeout.
+The runtime calls :func:`read`, not the routes (:meth:`eco2.app.Function._dispatch`):
+the limit is the function's, or a ``media=`` route's ``max_body`` for a body of
+its own media; the timeout is the function's ``ECO2_BODY_TIMEOUT_SECONDS`` for
+every route. A body whose framing the server cannot parse (chunked) is a 400.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
+from typing import Any
 
 from werkzeug.wrappers import Request
 
@@ -135,12 +139,42 @@ def _read_within(request: Request, limit: int, timeout: float) -> bytes:
     except (TimeoutError, ClientDisconnected, OSError):
         # werkzeug reports a timed-out read as a disconnection; the clock tells them apart.
         _refuse(request, too_slow(timeout) if time.monotonic() >= deadline else incomplete())
+    except Exception as exc:
+        if not _unparsable(exc):
+            raise
+        _refuse(request, malformed())
     finally:
         if sock is not None:
             sock.settimeout(None)  # gunicorn's worker expects a blocking socket
     if size > limit:
         _refuse(request, too_large(limit))
     return b"".join(chunks)
+
+
+def multipart(request: Request, raw: bytes) -> tuple[Any, Any]:
+    """``(form, files)`` of a ``multipart/form-data`` body already read, parsed in
+    memory. ``request.form``/``request.files`` would parse it again and spool a
+    part over 500 kB to a temporary file (/tmp: a small emptyDir in a pod).
+    werkzeug's parser and the request's limits (500 kB of fields, 1,000 parts:
+    else a 413), with a memory stream per part."""
+    import io
+
+    from werkzeug.formparser import FormDataParser
+
+    parser = FormDataParser(stream_factory=lambda *_args, **_kw: io.BytesIO(),
+                            max_form_memory_size=request.max_form_memory_size,
+                            max_form_parts=request.max_form_parts, cls=request.parameter_storage_class)
+    _, form, files = parser.parse(io.BytesIO(raw), request.mimetype, len(raw), request.mimetype_params)
+    return form, files
+
+
+def _unparsable(exc: Exception) -> bool:
+    """Whether ``exc`` is the server's parser refusing the body's framing (a
+    chunk size that is not hex, a chunk without its CRLF): gunicorn's
+    ParseException, not an OSError. Looked up, not imported: only a body
+    gunicorn parses can raise it, and then its module is loaded."""
+    errors = sys.modules.get("gunicorn.http.errors")
+    return errors is not None and isinstance(exc, errors.ParseException)
 
 
 def _refuse(request: Request, problem: Problem) -> None:
@@ -161,6 +195,10 @@ def too_slow(timeout: float) -> Problem:
 
 def incomplete() -> Problem:
     return Problem(400, "The connection ended before the whole body arrived.", slug="body-incomplete")
+
+
+def malformed() -> Problem:
+    return Problem(400, "The body's chunked framing is malformed.", slug="body-malformed")
 
 
 def busy() -> Problem:

@@ -10,15 +10,19 @@ own network: the cloud's metadata service, the database, a peer's pod. So::
 - the URL's origin (``scheme://host[:port]``) must be on the allow-list (the
   upload bucket's or CDN's, :func:`eco2.image.settings.allowed_origins`);
 - the host is resolved once, every address it resolves to must be public
-  (not private, loopback, link-local, shared, reserved or multicast) unless
+  (not private, loopback, link-local, shared, reserved or multicast; an IPv4
+  address inside IPv6, mapped, NAT64, 6to4 or Teredo, judged as IPv4) unless
   the origin may be private (outside production, the allow-listed embedded
-  store on 127.0.0.1), and the connection goes to that address, so a DNS answer
-  that changes between the check and the connection (rebinding) cannot move it;
+  store on 127.0.0.1), and the connection goes to those addresses (each in
+  turn until one connects), so a DNS answer that changes between the check
+  and the connection (rebinding) cannot move it;
   TLS still verifies the certificate against the host name;
+- a URL with credentials (``user:pass@``) is refused;
 - redirects are followed by hand, at most ``max_redirects``, each hop checked
   like the first;
 - the body is streamed and the fetch stops at ``max_bytes`` (413); the
-  connection has its own timeout and the whole fetch a deadline (504);
+  connection has its own timeout and the whole fetch, DNS lookups and every
+  hop included, a deadline (504) that no trickle of bytes extends;
 - content is never decoded (``Accept-Encoding: identity``): a gzip bomb stays
   a byte count.
 
@@ -34,8 +38,10 @@ the first photo. It is imported only when a URL is fetched.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -92,7 +98,7 @@ def not_allowed(detail: str) -> Problem:
 
 def get(url: str, rules: Policy) -> Fetched:
     """GET ``url`` under ``rules``; see the module's docstring."""
-    from eco2.image.settings import origin
+    from eco2.image.settings import has_credentials, origin
 
     deadline = time.monotonic() + rules.total_timeout
     for _ in range(rules.max_redirects + 1):
@@ -100,8 +106,10 @@ def get(url: str, rules: Policy) -> Fetched:
         if found is None or found not in rules.allowed:
             raise not_allowed("The image_url is not on an allowed host.")
         parts = urlsplit(url)
-        address = _resolve(parts.hostname or "", _port(parts), found in rules.private_ok)
-        status, location, content_type, data = _request(url, address, rules, deadline)
+        if has_credentials(parts.netloc):  # on the first URL and on every redirect's
+            raise not_allowed("The image_url must not carry credentials.")
+        addresses = _resolve(parts.hostname or "", _port(parts), found in rules.private_ok, deadline)
+        status, location, content_type, data = _first_reachable(url, addresses, rules, deadline)
         if status in _REDIRECTS:
             if not location:
                 raise Problem(502, "The image host redirected nowhere.", slug="upstream-failed")
@@ -123,89 +131,180 @@ def _port(parts) -> int:  # noqa: ANN001 - a SplitResult
     return port or (443 if parts.scheme == "https" else 80)
 
 
-def _resolve(host: str, port: int, private_ok: bool) -> str:
-    """The address to connect to: the first of ``host``'s, once all are checked."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        raise Problem(502, "The image host could not be resolved.", slug="upstream-failed") from None
-    addresses = [info[4][0] for info in infos]
+def _resolve(host: str, port: int, private_ok: bool, deadline: float) -> list[str]:
+    """The addresses to connect to: ``host``'s, in the resolver's order, once all are checked."""
+    addresses = list(dict.fromkeys(info[4][0] for info in _lookup(host, port, deadline)))
     if not private_ok:
         for text in addresses:
             if not _public(ipaddress.ip_address(text.split("%", 1)[0])):
                 raise not_allowed("The image_url resolves to a non-public address.")
-    return addresses[0]
+    return addresses
+
+
+def _first_reachable(url: str, addresses: list[str], rules: Policy,
+                     deadline: float) -> tuple[int, str | None, str | None, bytes]:
+    """:func:`_request` to each address in turn until one connects: a CDN answers
+    with A and AAAA records, and a pod may have no IPv6 route out."""
+    timed_out = False
+    for address in addresses:
+        try:
+            return _request(url, address, rules, deadline)
+        except _Unreachable as exc:
+            timed_out = timed_out or exc.timed_out
+    if timed_out:
+        raise _timeout()
+    raise Problem(502, "The image host could not be reached.", slug="upstream-failed")
+
+
+class _Unreachable(Exception):
+    """No connection to one address (refused, no route, or not within the
+    connect timeout: ``timed_out``): try the next."""
+
+    def __init__(self, timed_out: bool) -> None:
+        super().__init__()
+        self.timed_out = timed_out
+
+
+def _lookup(host: str, port: int, deadline: float) -> list[tuple]:
+    """``getaddrinfo`` within the deadline. It takes no timeout (the resolver's
+    own, retries included, can be tens of seconds), so it runs on a thread
+    this one stops waiting for when the deadline passes; the thread ends when
+    the resolver gives up."""
+    found: dict[str, object] = {}
+
+    def lookup() -> None:
+        try:
+            found["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):  # socket.gaierror is an OSError
+            found["error"] = True
+
+    thread = threading.Thread(target=lookup, name="eco2-fetch-resolve", daemon=True)
+    thread.start()
+    thread.join(_left(deadline))
+    if thread.is_alive():
+        raise _timeout()
+    if "infos" not in found:
+        raise Problem(502, "The image host could not be resolved.", slug="upstream-failed")
+    return found["infos"]  # type: ignore[return-value]
+
+
+def _left(deadline: float) -> float:
+    """Seconds left before ``deadline``; a 504 when none are."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _timeout()
+    return left
+
+
+# IPv6 forms that carry an IPv4 address: NAT64's well-known prefix (RFC 6052),
+# whose last 32 bits are the address; its local-use prefix (RFC 8215), whose
+# embedding depends on the operator's prefix length; IPv4-compatible (::a.b.c.d,
+# deprecated) and IPv4-translated (::ffff:0:a.b.c.d, SIIT). A CDN answers with
+# none of the last three.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_REFUSED6 = (
+    ipaddress.IPv6Network("64:ff9b:1::/48"),
+    ipaddress.IPv6Network("::/96"),
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),  # ::ffff:0:a.b.c.d; mapped (::ffff:a.b.c.d) is unwrapped above
+)
 
 
 def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """Routable on the internet: not private, loopback, link-local (the metadata
-    service), shared (100.64/10), reserved or multicast; IPv4 in IPv6 unwrapped."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    service), shared (100.64/10), reserved or multicast; an IPv4 address inside
+    IPv6 (mapped, NAT64, 6to4, Teredo's server and client) is judged as IPv4,
+    and the forms with no such rule are refused."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return _public(ip.ipv4_mapped)
+        if any(ip in net for net in _REFUSED6):
+            return False
+        if ip in _NAT64:
+            return _public(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if ip.sixtofour is not None:
+            return _public(ip.sixtofour)
+        if ip.teredo is not None:
+            return all(_public(part) for part in ip.teredo)
     return ip.is_global and not ip.is_multicast
 
 
 def _request(url: str, address: str, rules: Policy, deadline: float) -> tuple[int, str | None, str | None, bytes]:
-    """One GET to ``address``, read up to the limit: (status, Location, Content-Type, body)."""
-    import urllib3
-    from urllib3.exceptions import (
-        ConnectTimeoutError,
-        HTTPError,
-        NewConnectionError,
-        ReadTimeoutError,
-    )
+    """One GET to ``address``, read up to the limit: (status, Location, Content-Type, body).
+
+    A socket's timeout bounds each read, and a server sending one byte just
+    before it expires would reset it forever (in the status line, a header, a
+    chunk's size as much as in the body). So once connected, a timer shuts the
+    socket when the deadline passes: whatever read is waiting ends then, and
+    the clock says it was the deadline (504), not the server (502).
+    """
+    import http.client
+
+    import urllib3.connection
+    from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
+    from urllib3.util.ssl_match_hostname import CertificateError  # a ValueError: a name the certificate lacks
 
     parts = urlsplit(url)
     host = parts.hostname or ""
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise _timeout()
-    timeout = urllib3.Timeout(connect=min(rules.connect_timeout, remaining), read=remaining)
     port = _port(parts)
+    timeout = min(rules.connect_timeout, _left(deadline))
     if parts.scheme == "https":
-        pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
-            address, port, timeout=timeout, retries=False, maxsize=1,
-            server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED",
+        conn: urllib3.connection.HTTPConnection = urllib3.connection.HTTPSConnection(
+            address, port, timeout=timeout, server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED",
         )
     else:
-        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1)
-    netloc = parts.netloc.rsplit("@", 1)[-1]  # never pass credentials on
+        conn = urllib3.connection.HTTPConnection(address, port, timeout=timeout)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    headers = {"Host": netloc, "Accept": "image/*", "Accept-Encoding": "identity", "User-Agent": "eco2-fetch"}
+    headers = {"Host": parts.netloc, "Accept": "image/*", "Accept-Encoding": "identity", "User-Agent": "eco2-fetch"}
+    watchdog: threading.Timer | None = None
     try:
-        with pool:
-            response = pool.urlopen(
-                "GET", path, headers=headers, redirect=False, retries=False,
-                preload_content=False, decode_content=False, assert_same_host=False,
-            )
-            try:
-                status = response.status
-                if status in _REDIRECTS or not 200 <= status < 300:
-                    return status, response.headers.get("Location"), None, b""
-                length = response.headers.get("Content-Length", "")
-                if length.isdigit() and int(length) > rules.max_bytes:
-                    raise _too_large(rules.max_bytes)
-                chunks: list[bytes] = []
-                size = 0
-                while chunk := response.read(_CHUNK, decode_content=False):
-                    size += len(chunk)
-                    if size > rules.max_bytes:
-                        raise _too_large(rules.max_bytes)
-                    if time.monotonic() > deadline:
-                        raise _timeout()
-                    chunks.append(chunk)
-                return status, None, response.headers.get("Content-Type"), b"".join(chunks)
-            finally:
-                response.release_conn()
+        conn.connect()
+        sock = conn.sock
+        watchdog = threading.Timer(_left(deadline), _shut, (sock,))
+        watchdog.daemon = True
+        watchdog.start()
+        # Each read's own timeout: what is left (urllib3 sets the socket's to this
+        # when sending the request and again before reading the answer).
+        conn.timeout = _left(deadline)
+        conn.request("GET", path, headers=headers, preload_content=False, decode_content=False)
+        response = conn.getresponse()
+        status = response.status
+        if status in _REDIRECTS or not 200 <= status < 300:
+            return status, response.headers.get("Location"), None, b""
+        length = response.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > rules.max_bytes:
+            raise too_large(rules.max_bytes)
+        chunks: list[bytes] = []
+        size = 0
+        # read1: what has arrived (up to a chunk), not a wait for the chunk to fill.
+        while chunk := response.read1(_CHUNK, decode_content=False):
+            size += len(chunk)
+            if size > rules.max_bytes:
+                raise too_large(rules.max_bytes)
+            chunks.append(chunk)
+        _left(deadline)  # an end the timer forced is not the body's end
+        return status, None, response.headers.get("Content-Type"), b"".join(chunks)
     except NewConnectionError:  # before ConnectTimeoutError: it subclasses it
-        raise Problem(502, "The image host could not be reached.", slug="upstream-failed") from None
-    except (ConnectTimeoutError, ReadTimeoutError, TimeoutError):
+        raise _Unreachable(timed_out=False) from None
+    except ConnectTimeoutError:
+        raise _Unreachable(timed_out=True) from None
+    except (ReadTimeoutError, TimeoutError):
         raise _timeout() from None
-    except HTTPError:
+    except (HTTPError, OSError, http.client.HTTPException, CertificateError):
+        _left(deadline)  # the timer's doing, past the deadline: 504
         raise Problem(502, "The image host's answer was broken.", slug="upstream-failed") from None
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+        conn.close()
 
 
-def _too_large(limit: int) -> Problem:
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def too_large(limit: int) -> Problem:
+    """An image over ``limit`` bytes: fetched, or sent (scan's photo in the body)."""
     return Problem(413, f"The image is larger than {limit} bytes.", slug="image-too-large")
 
 

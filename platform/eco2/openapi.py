@@ -57,10 +57,15 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 
 
 _BINARY = {"type": "string", "format": "binary"}
-# A multipart route's file arrives in the part named ``image`` (the one kind there is).
-_MEDIA_SCHEMAS = {
-    "multipart/form-data": {"type": "object", "properties": {"image": _BINARY}, "required": ["image"]},
-}
+
+
+def _media_schema(route: "Route", media: str) -> dict[str, Any]:
+    """A media body: binary, or a multipart form with the route's file ``part``."""
+    if media != "multipart/form-data":
+        return _BINARY
+    if route.part is None:
+        return {"type": "object"}
+    return {"type": "object", "properties": {route.part: _BINARY}, "required": [route.part]}
 
 
 def _problem_response(status: int) -> dict[str, Any]:
@@ -134,7 +139,7 @@ def _operation(route: "Route", schemas: dict[Any, Any], components: dict[str, An
             "content": {"application/json": {"schema": schemas[((key, "body"), "validation")]}},
         }
         for media in route.media:
-            op["requestBody"]["content"][media] = {"schema": _MEDIA_SCHEMAS.get(media, _BINARY)}
+            op["requestBody"]["content"][media] = {"schema": _media_schema(route, media)}
     responses: dict[str, Any] = {}
     if route.response is not None:
         responses[str(route.status)] = {

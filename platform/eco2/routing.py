@@ -31,6 +31,7 @@ class Route:
     # body limit (JSON keeps ECO2_MAX_BODY_BYTES).
     media: tuple[str, ...] = ()
     max_body: int | None = None
+    part: str | None = None  # a multipart media body's file part, for the OpenAPI
     summary: str | None = None
     tags: tuple[str, ...] = ()
     params: dict[str, str | None] = field(default_factory=dict)

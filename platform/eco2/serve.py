@@ -28,6 +28,10 @@ a request line of at most 8190 bytes, at most 100 header fields of at most
 8190 bytes each, 2 s of keep-alive, and a worker that stops answering its
 arbiter for 30 s is replaced (docs/runtime.md).
 
+These override internals of gunicorn 27's threaded worker: pyproject.toml
+pins gunicorn 27.x, and :func:`check_gunicorn` stops the server at start-up
+(exit 70, naming what is missing) if they are not there.
+
 It reads the variables functions-framework reads: ``FUNCTION_TARGET``,
 ``FUNCTION_SOURCE``, ``PORT`` (Knative sets it), ``HOST``, ``WORKERS``,
 ``THREADS``. Imports are the command's own: nothing is added to a cold start.
@@ -83,6 +87,42 @@ def graceful_timeout(environ: os._Environ[str] | dict[str, str] = os.environ) ->
 
 def header_timeout(environ: os._Environ[str] | dict[str, str] = os.environ) -> int:
     return _seconds(environ, "ECO2_HEADER_TIMEOUT_SECONDS", DEFAULT_HEADER_TIMEOUT)
+
+
+# What GracefulWorker overrides or calls of gunicorn's threaded worker, with
+# the parameters it relies on: internals, not API, so a gunicorn that changed
+# them (pyproject pins 27.x) must stop the server at start-up, not misbehave.
+_OVERRIDDEN = {
+    "handle": ("conn",),
+    "handle_request": ("req", "conn"),
+    "finish_request": ("conn", "fs"),
+    "enqueue_req": ("conn",),
+    "murder_pending": (),
+    "handle_exit": ("sig", "frame"),
+    "set_accept_enabled": ("enabled",),
+    "load_wsgi": (),
+}
+
+
+def check_gunicorn() -> None:
+    """Exit (70) naming what is missing if gunicorn's gthread worker no longer
+    has the internals GracefulWorker overrides (or TConn its ``close(graceful)``)."""
+    import inspect
+
+    import gunicorn
+    from gunicorn.workers.gthread import TConn
+
+    missing = []
+    for name, params in {**{f"ThreadWorker.{k}": v for k, v in _OVERRIDDEN.items()},
+                         "TConn.close": ("graceful",)}.items():
+        owner, attr = name.split(".")
+        method = getattr(ThreadWorker if owner == "ThreadWorker" else TConn, attr, None)
+        if method is None or tuple(inspect.signature(method).parameters)[1:] != params:
+            missing.append(f"{name}({', '.join(params)})")
+    if not gunicorn.__version__.startswith("27.") or missing:
+        sys.stderr.write(f"eco2.serve needs gunicorn 27.x's threaded worker; gunicorn {gunicorn.__version__} "
+                         f"lacks: {', '.join(missing) or 'nothing, but it is not 27.x'}\n")
+        raise SystemExit(70)
 
 
 class GracefulWorker(ThreadWorker):
@@ -217,6 +257,7 @@ def _closing(app):  # noqa: ANN001, ANN202 - a WSGI application
 
 
 def main() -> None:
+    check_gunicorn()
     timeout = graceful_timeout()
     header_timeout()  # checked before anything is served
     from functions_framework import create_app

@@ -35,6 +35,9 @@ def test_production_is_the_cdn_base_url() -> None:
                 "https://images.eco2.example.com/scan/%2e%2e/x.jpg", "https://user@images.eco2.example.com:x/",
                 "file:///etc/passwd", "not a url"):
         assert not is_upload_url(settings, url), url
+    # Credentials in the URL: never an upload's URL (the origin alone would pass).
+    for userinfo in ("user:pass@", "user@", ":pass@", "@"):
+        assert not is_upload_url(settings, f"https://{userinfo}images.eco2.example.com/{key}"), userinfo
 
 
 def test_without_a_cdn_the_bucket_url_and_on_an_endpoint_path_style() -> None:

@@ -10,7 +10,8 @@ import os
 import socket
 import subprocess
 import time
-from typing import Iterator
+from pathlib import Path
+from typing import IO, Iterator
 
 from eco2_tools import serve as process
 from eco2_tools.embedded import free_port
@@ -19,15 +20,17 @@ from ..support import ROOT
 
 
 @contextlib.contextmanager
-def serve(name: str, env: dict[str, str]) -> Iterator[int]:
-    """``functions/<name>`` on a free port, as the gateway starts it; yields the port."""
+def serve(name: str | Path, env: dict[str, str], *, log: IO[bytes] | None = None) -> Iterator[int]:
+    """``functions/<name>`` (or a fixture's main.py) on a free port, as the gateway
+    starts it; yields the port. ``log``, a file, receives the server's stderr."""
     port = free_port()
-    source = ROOT / "functions" / name / "main.py"
+    source = name if isinstance(name, Path) else ROOT / "functions" / name / "main.py"
     argv, variables = process.command(source, port)
     proc = subprocess.Popen(
         argv,
         env={**os.environ, "PYTHONPATH": str(ROOT / "platform"), **env, **variables},
-        cwd=source.parent, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=source.parent, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=log if log is not None else subprocess.DEVNULL,
         start_new_session=True,
     )
     try:

@@ -93,3 +93,37 @@ def test_rows_the_database_refuses_are_4xx_and_their_values_stay_out_of_the_log(
         assert secret not in log, secret
     report("integrity: rows PostgreSQL refuses -> " + ", ".join(f"{k} {v}" for k, v in seen.items())
            + ", int out of range 422; the log names the constraint, not the row")
+
+
+def test_errors_of_our_own_sql_stay_500s_with_their_stack(integrity: Client, caplog) -> None:
+    """Only SQLSTATEs a client's value can cause are 409/422; a division by zero,
+    a bad parameter or regex or a NOT NULL our own INSERT breaks is a bug: 500, logged as an
+    unhandled error with its stack (before: 422, a warning, no stack)."""
+    seen = {}
+    for kind in ("division", "parameter", "regex", "not-null"):
+        caplog.clear()
+        result = integrity.get(f"{PREFIX}/bug/{kind}")
+        seen[kind] = result.status
+        assert is_problem(result, 500), (kind, result.status, result.body)
+        log = written(caplog)
+        assert "unhandled error" in log and "refused by the database" not in log, kind
+        assert "main.py" in log, kind  # the stack: the fixture's frame
+    caplog.clear()
+    assert is_problem(integrity.get(f"{PREFIX}/nul"), 422)  # psycopg's own NUL refusal is the client's
+    report("integrity: our own SQL's errors -> " + ", ".join(f"{k} {v}" for k, v in seen.items()))
+
+
+def test_a_database_error_in_an_exceptions_chain_is_logged_without_its_row(
+        integrity: Client, mint, caplog) -> None:
+    """A handler that fails while handling a refusal: its traceback would print
+    the chained psycopg message (DETAIL: Failing row contains (...))."""
+    nickname = fresh_nickname()
+    user_id, _ = mint(nickname)
+    phone = "010-98７6-5432"
+    result = integrity.post(PREFIX + "/profiles/handled",
+                            json={"user_id": user_id, "nickname": nickname, "phone_number": phone})
+    assert is_problem(result, 500)
+    log = written(caplog)
+    assert "unhandled error" in log and "CheckViolation" in log and "RuntimeError" in log
+    for secret in (user_id, nickname, phone, "98７6", "Failing row"):
+        assert secret not in log, secret

@@ -12,13 +12,14 @@ from __future__ import annotations
 import contextlib
 import http.client
 import socket
+from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from ..support import PROBLEM, bearer
 from .conftest import report
-from .live import head_of, serve
+from .live import head_of, raw, serve
 
 THREADS = 4
 WAIT = 15.0  # a client's patience here; the server's deadlines below are far longer or far shorter
@@ -130,3 +131,63 @@ def test_a_bad_header_timeout_stops_the_server(value: str, capsys) -> None:
         server.header_timeout({"ECO2_HEADER_TIMEOUT_SECONDS": value})
     assert stopped.value.code == 78
     assert "ECO2_HEADER_TIMEOUT_SECONDS must be an integer from 1 to 3600" in capsys.readouterr().err
+
+
+MEDIA = Path(__file__).parents[1] / "runtime" / "fixtures" / "media" / "main.py"
+BROKEN_CHUNKS = {
+    "size not hex": b"zz\r\nabc\r\n0\r\n\r\n",
+    "no terminator after the data": b"3\r\nabcXY0\r\n\r\n",
+    "bad extension": b"3;\x01\r\nabc\r\n0\r\n\r\n",
+}
+
+
+def test_a_malformed_chunked_body_is_a_400(tmp_path: Path) -> None:
+    """gunicorn's chunk parser raises its own errors (not OSError) from the body's
+    read: before, a 500 and an "unhandled error" with a stack in the log."""
+    seen = {}
+    with open(tmp_path / "stderr", "wb") as log, serve(MEDIA, {"ECO2_ENV": "test"}, log=log) as port:
+        for name, chunks in BROKEN_CHUNKS.items():
+            for path, kind in (("/api/v1/media/upload", "image/png"), ("/api/v1/media/note", "application/json")):
+                reply = raw(port, (f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: {kind}\r\n"
+                                   "Transfer-Encoding: chunked\r\n\r\n").encode() + chunks)
+                status, headers = head_of(reply)
+                seen[f"{name} {path}"] = status
+                assert status == 400 and ("Content-Type", PROBLEM) in headers, (name, path, reply[:300])
+                assert b"body-malformed" in reply and ("Connection", "close") in headers
+    assert b"unhandled error" not in (tmp_path / "stderr").read_bytes()
+    report(f"slow clients: {len(seen)} malformed chunked bodies -> " + ", ".join(sorted({str(s) for s in seen.values()})))
+
+
+def test_a_wrong_content_type_is_refused_before_its_body_is_read() -> None:
+    """A 415 needs only the head: before, the body was read first (a reader slot
+    held, and the whole upload waited out at the client's pace) and then refused."""
+    env = {"ECO2_ENV": "test", "ECO2_BODY_TIMEOUT_SECONDS": "60"}
+    with serve(MEDIA, env) as port:
+        for path in ("/api/v1/media/upload", "/api/v1/media/note"):
+            head = (f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: image/gif\r\n"
+                    "Content-Length: 60000\r\n\r\nGIF89a").encode()
+            with opened(port, [head]) as (sock,):
+                sock.settimeout(5.0)  # far less than the body's 60 s: only an answer without the body comes in time
+                reply = answer(sock)
+            status, headers = head_of(reply)
+            assert status == 415 and ("Connection", "close") in headers, (path, reply[:300])
+    report("slow clients: a body of a type the route does not take -> 415 from its head, the body never read")
+
+
+def test_a_gunicorn_without_the_overridden_internals_stops_the_server(monkeypatch, capsys) -> None:
+    """GracefulWorker overrides gunicorn 27's gthread internals; another gunicorn
+    (functions-framework allows >=22) must fail loudly, not serve without them."""
+    import gunicorn
+    from gunicorn.workers.gthread import ThreadWorker
+
+    from eco2 import serve as server
+
+    server.check_gunicorn()  # the pinned one passes
+    monkeypatch.delattr(ThreadWorker, "murder_pending")
+    with pytest.raises(SystemExit) as stopped:
+        server.check_gunicorn()
+    assert stopped.value.code == 70 and "ThreadWorker.murder_pending()" in capsys.readouterr().err
+    monkeypatch.undo()
+    monkeypatch.setattr(gunicorn, "__version__", "28.0.0")
+    with pytest.raises(SystemExit):
+        server.check_gunicorn()

@@ -16,6 +16,9 @@ from eco2.problems import Problem
 
 PHOTO = bytes(range(256)) * 8  # 2 KiB
 LIMIT = 4096
+TRICKLE = 100  # bytes, one per 0.05 s: 5 s in all
+TRICKLED = threading.Event()  # the whole of /trickle was sent
+HEAD_TRICKLED = threading.Event()  # the whole of /trickle-head's slow header was sent
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -41,6 +44,9 @@ class Handler(BaseHTTPRequestHandler):
         elif path.startswith("/hop/"):
             left = int(path.rsplit("/", 1)[1])
             self._send(302, headers={"Location": f"/hop/{left - 1}" if left else "/photo.jpg"})
+        elif path == "/with-credentials":  # the allowed origin, with a user and password
+            host = self.headers["Host"]
+            self._send(302, headers={"Location": f"http://user:secret@{host}/photo.jpg"})
         elif path == "/away":
             self._send(302, headers={"Location": self.server.away})  # type: ignore[attr-defined]
         elif path == "/big":  # declares its size
@@ -58,6 +64,35 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.flush()
             self.server.release.wait(10)  # type: ignore[attr-defined]
+        elif path == "/trickle":  # one byte at a time, each well inside a socket timeout
+            self.send_response(200)
+            self.send_header("Content-Length", str(TRICKLE))
+            self.end_headers()
+            try:
+                for sent in range(TRICKLE):
+                    if sent == TRICKLE - 1:
+                        TRICKLED.set()  # before the last byte: a client that has it has seen this
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    if self.server.release.wait(0.05):  # type: ignore[attr-defined]
+                        return
+            except OSError:  # the client left: what the deadline should do
+                pass
+        elif path == "/trickle-head":  # a header line one byte at a time: no body read to check a clock between
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                for _ in range(TRICKLE):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    if self.server.release.wait(0.05):  # type: ignore[attr-defined]
+                        return
+                HEAD_TRICKLED.set()
+                self.wfile.write(b"\r\nContent-Length: 0\r\n\r\n")
+            except OSError:
+                pass
+        elif path == "/late":  # answers after a pause longer than the connect timeout below
+            self.server.release.wait(0.4)  # type: ignore[attr-defined]
+            self._send(200, PHOTO)
         elif path == "/missing":
             self._send(404, b"no")
         else:
@@ -122,6 +157,13 @@ def test_loopback_refused_unless_the_origin_may_be_private(servers: tuple[str, s
     ("169.254.169.254", False), ("100.64.0.1", False), ("0.0.0.0", False), ("240.0.0.1", False),
     ("224.0.0.1", False), ("::1", False), ("fe80::1", False), ("fd00::1", False),
     ("::ffff:127.0.0.1", False), ("::ffff:169.254.169.254", False),
+    # IPv4 inside IPv6 other than mapped: NAT64, 6to4, Teredo, compatible, translated.
+    ("64:ff9b::a9fe:a9fe", False), ("64:ff9b::7f00:1", False), ("64:ff9b::808:808", True),
+    ("64:ff9b:1::a9fe:a9fe", False),
+    ("2002:7f00:1::", False), ("2002:a9fe:a9fe::1", False), ("2002:808:808::1", True),
+    ("2001:0:a9fe:a9fe::ffff:ffff", False),  # Teredo, server 169.254.169.254
+    ("2001:0:808:808::80ff:fffe", False),  # Teredo, client (obfuscated) 127.0.0.1
+    ("::127.0.0.1", False), ("::8.8.8.8", False), ("::ffff:0:a9fe:a9fe", False), ("::ffff:0:808:808", False),
 ])
 def test_public_addresses(address: str, public: bool) -> None:
     assert fetch._public(ipaddress.ip_address(address)) is public
@@ -148,12 +190,37 @@ def test_connects_to_the_address_it_checked(servers: tuple[str, str], monkeypatc
     assert refusal(origin + "/host", rules(origin, private=False)) == (422, "url-not-allowed")
 
 
+def test_each_address_is_tried_in_turn(servers: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name with two addresses, the first refusing connections (an AAAA record
+    without an IPv6 route out, say): the second serves. Before: 502."""
+    allowed, _ = servers
+    port = int(allowed.rsplit(":", 1)[1])
+    real = socket.getaddrinfo
+
+    def two(host: str, *args: object, **kw: object) -> list:
+        if host != "photos.invalid":
+            return real(host, *args, **kw)
+        return real("127.0.0.2", *args, **kw) + real("127.0.0.1", *args, **kw)  # nothing listens on .2
+
+    monkeypatch.setattr(fetch.socket, "getaddrinfo", two)
+    origin = f"http://photos.invalid:{port}"
+    assert fetch.get(origin + "/photo.jpg", rules(origin)).data == PHOTO
+
+
 def test_redirects_are_bounded_and_rechecked(servers: tuple[str, str]) -> None:
     allowed, _ = servers
     assert fetch.get(allowed + "/hop/2", rules(allowed)).url == allowed + "/photo.jpg"
     assert refusal(allowed + "/hop/3", rules(allowed, max_redirects=3)) == (502, "upstream-failed")
     # A hop to an origin that is not allowed.
     assert refusal(allowed + "/away", rules(allowed)) == (422, "url-not-allowed")
+
+
+def test_credentials_in_a_url_are_refused_on_every_hop(servers: tuple[str, str]) -> None:
+    allowed, _ = servers
+    for userinfo in ("user:secret@", "user@", "@"):
+        url = allowed.replace("http://", f"http://{userinfo}") + "/photo.jpg"
+        assert refusal(url, rules(allowed)) == (422, "url-not-allowed"), url
+    assert refusal(allowed + "/with-credentials", rules(allowed)) == (422, "url-not-allowed")
 
 
 def test_size_is_capped(servers: tuple[str, str]) -> None:
@@ -176,6 +243,45 @@ def test_upstream_errors(servers: tuple[str, str]) -> None:
 def test_a_stalled_upstream_is_a_504(servers: tuple[str, str]) -> None:
     allowed, _ = servers
     assert refusal(allowed + "/stall", rules(allowed, total_timeout=0.3)) == (504, "upstream-timeout")
+
+
+def test_a_trickling_upstream_is_cut_off_at_the_deadline(servers: tuple[str, str]) -> None:
+    """Each byte arrives long before a read would time out: only a deadline over
+    the whole fetch stops it. Before, reads went on until 64 KiB or the body's
+    end (5 s here) and the deadline was looked at only between them."""
+    allowed, _ = servers
+    assert refusal(allowed + "/trickle", rules(allowed, total_timeout=0.5)) == (504, "upstream-timeout")
+    assert not TRICKLED.is_set()  # gave up before the body ended
+    # The same in the head, where only the timer can stop it.
+    assert refusal(allowed + "/trickle-head", rules(allowed, total_timeout=0.5)) == (504, "upstream-timeout")
+    assert not HEAD_TRICKLED.is_set()
+
+
+def test_a_pause_within_the_deadline_is_waited_out(servers: tuple[str, str]) -> None:
+    """Reads wait as long as the deadline allows, not the connect timeout."""
+    allowed, _ = servers
+    assert fetch.get(allowed + "/late", rules(allowed, connect_timeout=0.1, total_timeout=5)).data == PHOTO
+
+
+def test_a_slow_lookup_is_within_the_deadline(servers: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """getaddrinfo takes no timeout; a resolver that hangs must not hold the fetch."""
+    allowed, _ = servers
+    port = int(allowed.rsplit(":", 1)[1])
+    answered, returned = threading.Event(), threading.Event()
+    real = socket.getaddrinfo
+
+    def hanging(host: str, *args: object, **kw: object) -> list:
+        answered.wait(5)
+        returned.set()
+        return real("127.0.0.1", *args, **kw)
+
+    monkeypatch.setattr(fetch.socket, "getaddrinfo", hanging)
+    origin = f"http://slow-dns.invalid:{port}"
+    try:
+        assert refusal(origin + "/photo.jpg", rules(origin, total_timeout=0.3)) == (504, "upstream-timeout")
+        assert not returned.is_set()  # the fetch gave up while the lookup still hung
+    finally:
+        answered.set()
 
 
 def test_policy_from_the_image_settings() -> None:

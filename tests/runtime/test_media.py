@@ -65,3 +65,32 @@ def test_a_multipart_werkzeug_refuses_is_a_problem(client: Client) -> None:
     result = client.post(URL, data=parts + b"--x--\r\n",
                          headers={"Content-Type": "multipart/form-data; boundary=x"})
     assert is_problem(result, 413) and result.json["type"] == "about:blank"  # werkzeug's, not the body limit
+
+
+def test_media_options_that_would_do_nothing_are_refused_at_registration() -> None:
+    """Before: media= without body= was silently ignored (no 415, no OpenAPI body),
+    and max_body= without media= did nothing."""
+    from eco2 import Function
+
+    fn = Function("misdeclared", "/api/v1/misdeclared")
+    with pytest.raises(ValueError, match="media= needs body="):
+        fn.post("/a", media=("image/png",))
+    with pytest.raises(ValueError, match="max_body= is the limit of a media= body"):
+        fn.post("/b", max_body=1024)
+    with pytest.raises(ValueError, match="part= names a multipart"):
+        fn.post("/c", body=dict, media=("image/png",), part="image")
+
+
+def test_a_multipart_part_is_named_by_its_route(client: Client) -> None:
+    """The runtime no longer assumes scan's part name: a route names its own."""
+    from eco2 import Function
+
+    fn = Function("parts", "/api/v1/parts")
+    fn.post("/doc", body=dict, media=("multipart/form-data",), part="document")(lambda call: None)
+    fn.post("/any", body=dict, media=("multipart/form-data",))(lambda call: None)
+    paths = fn.openapi()["paths"]
+    named = paths["/api/v1/parts/doc"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert named["properties"] == {"document": {"type": "string", "format": "binary"}}
+    assert named["required"] == ["document"]
+    assert paths["/api/v1/parts/any"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"] == {
+        "type": "object"}

@@ -127,6 +127,30 @@ def test_multipart_and_raw_bodies(scan: Scan) -> None:
     assert scan.count(user_id)[0] == 2
 
 
+def test_a_multipart_photo_is_parsed_in_memory(scan: Scan, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A part over 500 kB went to a temporary file under /tmp (a 64 Mi emptyDir):
+    now no temporary file is made."""
+    import os
+    import tempfile
+
+    made: list[str] = []
+    real = tempfile.TemporaryFile
+
+    def watched(*args: object, **kw: object) -> Any:
+        made.append("TemporaryFile")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", watched)
+    noise = encode(Image.frombytes("RGB", (600, 400), os.urandom(600 * 400 * 3)), "PNG")
+    assert 500_000 < len(noise) < MAX_BYTES
+    _, auth = scan.user()
+    body = (b"--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n"
+            b"Content-Type: image/png\r\n\r\n" + noise + b"\r\n--b--\r\n")
+    result = scan.client.post(URL, data=body, headers={**auth, "Content-Type": "multipart/form-data; boundary=b"})
+    assert result.status == 200, result.body
+    assert made == []
+
+
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # the bomb case: refused, as it should be
 @pytest.mark.parametrize("case", ["too large", "not an image", "gif", "truncated", "bomb", "url elsewhere",
                                   "url outside the bucket", "missing object", "unknown step", "no image part",
@@ -209,6 +233,31 @@ def test_idempotency_key_replays_the_first_answer(scan: Scan) -> None:
     _, auth2 = scan.user()
     theirs = scan.client.post(URL, json={"image_url": url}, headers={**auth2, "Idempotency-Key": "k-1"})
     assert theirs.json["scan_id"] != first.json["scan_id"]
+    assert scan.count(user_id) == (2, 2)
+
+
+def test_an_idempotency_key_reused_for_another_request_is_a_422(scan: Scan) -> None:
+    """Before: the same key with another photo silently replayed the first photo's scan."""
+    user_id, auth = scan.user()
+    key = {**auth, "Idempotency-Key": "k-reused"}
+    url = scan.upload(jpeg())
+    first = scan.client.post(URL, json={"image_url": url}, headers=key)
+    assert first.status == 200, first.body
+    others = {
+        "another photo": dict(json={"image_url": scan.upload(jpeg(colour=(200, 40, 40)))}, headers=key),
+        "other options": dict(json={"image_url": url, "user_input": "우유팩이에요"}, headers=key),
+        "the photo in the body": dict(data=jpeg(), headers={**key, "Content-Type": "image/jpeg"}),
+    }
+    for name, request in others.items():
+        result = scan.client.post(URL, **request)
+        assert is_problem(result, 422) and result.json["type"].endswith("idempotency-key-reused"), (name, result.body)
+    again = scan.client.post(URL, json={"image_url": url}, headers=key)
+    assert again.json == first.json and again.headers["Idempotent-Replayed"] == "true"
+    # Raw bodies: the same bytes replay, other bytes are refused.
+    raw = {**auth, "Idempotency-Key": "k-raw", "Content-Type": "image/jpeg"}
+    assert scan.client.post(URL, data=jpeg(), headers=raw).status == 200
+    assert scan.client.post(URL, data=jpeg(), headers=raw).headers["Idempotent-Replayed"] == "true"
+    assert is_problem(scan.client.post(URL, data=jpeg(colour=(1, 2, 3)), headers=raw), 422)
     assert scan.count(user_id) == (2, 2)
 
 
@@ -309,3 +358,95 @@ def test_openapi_lists_the_three_forms(scan: Scan) -> None:
     doc = scan.client.get("/api/v1/scan/openapi.json").json
     content = doc["paths"][URL]["post"]["requestBody"]["content"]
     assert set(content) == {"application/json", "image/jpeg", "image/png", "image/webp", "multipart/form-data"}
+    assert content["multipart/form-data"]["schema"]["required"] == ["image"]
+    # A photo in the body takes its options in the query (before: not in the document).
+    query = {p["name"]: p for p in doc["paths"][URL]["post"]["parameters"] if p["in"] == "query"}
+    assert set(query) == {"user_input", "prepared"} and not any(p["required"] for p in query.values())
+
+
+def test_a_failed_warm_up_is_logged_and_a_stuck_one_not_waited_for(monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    """The warm-up's failure reaches the log (its class; before: swallowed), and a
+    photo waits for a warm-up that hangs only WARM_UP_WAIT, once (before: join()
+    without a timeout, every classify stuck behind it)."""
+    from eco2.scan import classifier, endpoint
+    from eco2.scan.settings import ScanSettings
+
+    settings = ScanSettings.model_construct()
+
+    def broken(_settings: object) -> None:
+        raise OSError("no model file")
+
+    monkeypatch.setattr(classifier, "get", broken)
+    monkeypatch.setattr(endpoint, "_warming", [])
+    endpoint.warm_up(settings)
+    endpoint.await_warm_up()
+    warned = [r for r in caplog.records if r.getMessage() == "scan warm-up failed"]
+    assert warned and warned[0].fields == {"error": "OSError"}  # type: ignore[attr-defined]
+
+    release = threading.Event()
+
+    def stuck(_settings: object) -> None:
+        release.wait(10)
+        raise OSError("released")
+
+    monkeypatch.setattr(classifier, "get", stuck)
+    monkeypatch.setattr(endpoint, "WARM_UP_WAIT", 0.05)
+    try:
+        endpoint.warm_up(settings)
+        endpoint.await_warm_up()  # returns, the warm-up still stuck
+        assert endpoint._warming == [] and not release.is_set()  # noqa: SLF001 - the next photo waits for nothing
+        assert any(r.getMessage() == "scan warm-up still running" for r in caplog.records)
+    finally:
+        release.set()
+        for thread in threading.enumerate():
+            if thread.name == "scan-warm-up":
+                thread.join(5)
+
+
+def test_the_first_byte_timeout_outlasts_a_direct_uploads_worst_case() -> None:
+    """queue-proxy answers 504 when the first byte is later than
+    responseStartTimeoutSeconds, while the function may still commit the scan
+    and its award: a client's retry without an Idempotency-Key would scan and
+    award twice. Before: 45 s against 40 + 8 + 3 + 3 s."""
+    from eco2 import config
+    from eco2.scan import endpoint
+    from eco2.scan.settings import ScanSettings
+    from eco2_tools.functions import load
+
+    spec = load(SOURCE.parent / "function.yaml").spec
+    settings = config.load(ScanSettings, {"ECO2_ENV": "test", **spec["env"]})
+    worst = (settings.body_timeout_seconds  # the photo, at a slow phone's pace
+             + endpoint.WARM_UP_WAIT  # a stuck warm-up, on a pod's first photos
+             + 1  # decoding and inference, well under 1 s
+             + settings.vision_timeout_seconds
+             + 2 * settings.db_timeout_seconds)  # a pooled connection, then the transaction
+    assert worst <= spec["responseStartTimeoutSeconds"] <= spec["timeoutSeconds"], worst
+
+
+def test_scans_concurrency_is_its_reader_slots() -> None:
+    """A photo in the request holds a reader slot while it arrives; one more at
+    once than there are slots is a 503 after 0.1 s. Knative must not send a
+    pod more than that (before: no hard limit, 16 aimed at, 6 slots)."""
+    from eco2 import body
+    from eco2_tools.functions import load
+
+    spec = load(SOURCE.parent / "function.yaml").spec
+    slots = body.readers({"THREADS": spec["env"]["THREADS"]})
+    scaling = spec["scaling"]
+    assert scaling["containerConcurrency"] == slots, (scaling, slots)
+    assert scaling["target"] <= slots
+
+
+def test_importing_scan_loads_no_classifier() -> None:
+    """main.py is imported in gunicorn's master before /readyz answers: Pillow,
+    numpy and the knowledge base wait for the first photo (before: imported
+    with the route module, ~52 ms of every cold start)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, main; print(sorted(m for m in sys.modules if m.split('.')[0] in ('PIL', 'numpy', "
+            "'onnxruntime') or m in ('eco2.scan.classifier', 'eco2.knowledge')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=SOURCE.parent, capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "platform"), "ECO2_ENV": "test"})
+    assert out.stdout.splitlines()[-1] == "[]", out.stdout

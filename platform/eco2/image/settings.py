@@ -129,15 +129,22 @@ def allowed_origins(settings: ImageSettings) -> list[str]:
     return [found] if found else []
 
 
+def has_credentials(netloc: str) -> bool:
+    """Whether a URL's ``netloc`` carries userinfo (``user:pass@``, even an empty one)."""
+    return "@" in netloc
+
+
 def is_upload_url(settings: ImageSettings, url: str) -> bool:
     """Whether ``url`` names an object under the public base URL: its origin is
     allowed and its path is below the base's path (``/<bucket>/`` on the
     embedded store). Query and fragment are not allowed (a presigned URL is not
-    an image URL)."""
+    an image URL), nor credentials (``user:pass@``: the store's URLs have none)."""
     base = settings.public_base_url
     if not base or origin(url) not in allowed_origins(settings):
         return False
     parts = urlsplit(url)
+    if has_credentials(parts.netloc):
+        return False
     prefix = urlsplit(base).path.rstrip("/") + "/"
     # Keys are [a-z0-9/.-]: an escape or a dot segment could only step out of the prefix.
     segments = parts.path.split("/")

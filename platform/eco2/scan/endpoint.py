@@ -11,12 +11,15 @@ classify, record and reward, as one answer or as a stream of stages.
 An ``Idempotency-Key`` (or the original's ``X-Idempotency-Key``) makes a retry
 get the first answer again: per user and key, checked before any work, and
 again by the unique index when two arrive at once (the loser replays the
-winner's). A scan that fails stores nothing: the photo is classified before the
+winner's). A key is tied to what its first request asked for (the photo and
+the options): reused for another, it is a 422. A scan that fails stores nothing: the photo is classified before the
 one transaction that writes the scan, its points and its character.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import threading
 import time
@@ -26,17 +29,16 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from pydantic import BaseModel, Field
 
-from eco2 import fetch, sse
+from eco2 import body, fetch, logs, sse
 from eco2.problems import Problem, from_validation_error, unavailable
-from eco2.scan import classifier, records
-from eco2.scan.decode import ImageError
-from eco2.scan.model import ModelError
+from eco2.scan import records
 
 if TYPE_CHECKING:
     from eco2.app import Call
     from eco2.scan.classifier import Classification
     from eco2.scan.settings import ScanSettings
 
+_LOG = logs.get("scan")
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 MULTIPART = "multipart/form-data"
 # A multipart body carries its part headers and boundaries beside the photo.
@@ -52,6 +54,14 @@ class Options(BaseModel):
     )
 
 
+class RawQuery(BaseModel):
+    """The options of a photo sent as the whole body (image/jpeg, png or webp)."""
+
+    user_input: str | None = Field(None, max_length=500, description="The user's words, e.g. 우유팩이에요")
+    prepared: str | None = Field(None, max_length=2048, description="Preparation step ids, comma-separated: "
+                                 "label_removed,rinsed (a photo in the body only)")
+
+
 class ClassifyRequest(Options):
     image_url: str = Field(min_length=1, max_length=2048, description="The cdn_url the image function handed out")
 
@@ -62,8 +72,25 @@ class Photo:
     url: str | None  # else where to fetch them
     options: Options
 
+    def fingerprint(self) -> str:
+        """What the request asks for, as a SHA-256: the photo (its bytes' hash,
+        or its URL) and the options. The same photo by URL and in the body are
+        two requests."""
+        import hashlib
+        import json
+
+        photo = {"sha256": hashlib.sha256(self.image).hexdigest()} if self.image is not None else {"url": self.url}
+        asked = {"photo": photo, **self.options.model_dump()}
+        return hashlib.sha256(json.dumps(asked, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
 
 _warming: list[threading.Thread] = []
+# How long a photo waits for the warm-up: it takes about a second (docs/scan.md),
+# mostly while the request's token and body are checked; one still running
+# after this is stuck, and photos go on without it (the classifier's own locks
+# still load everything once). It counts in the worst case function.yaml's
+# responseStartTimeoutSeconds must outlast.
+WARM_UP_WAIT = 3.0
 
 
 def warm_up(settings: "ScanSettings") -> None:
@@ -71,9 +98,12 @@ def warm_up(settings: "ScanSettings") -> None:
     thread of the serving worker, while the first request checks its token and
     connects to PostgreSQL; the first photo waits for it (numpy imported from
     two threads at once can be seen half made). Readiness waits for none of it.
-    A failure is left for the first photo to meet again and report."""
+    A failure is logged (its class) and left for the first photo to meet again
+    and report."""
 
     def start() -> None:
+        from eco2.scan import classifier
+
         try:
             found = classifier.get(settings)
             found.model.load()
@@ -90,12 +120,23 @@ def warm_up(settings: "ScanSettings") -> None:
             card = found.model.card
             found.mapping.rank(found.model.probabilities(decode(jpeg.getvalue(), size=card.size,
                                                                  crop=card.crop).pixels))
-        except Exception:  # noqa: BLE001, S110 - the first photo raises it again, as a problem
-            pass
+        except Exception as exc:  # noqa: BLE001 - the first photo raises it again, as a problem
+            logs.event(_LOG, "scan warm-up failed", logging.WARNING, error=type(exc).__name__)
 
     thread = threading.Thread(target=start, name="scan-warm-up", daemon=True)
     _warming.append(thread)
     thread.start()
+
+
+def await_warm_up() -> None:
+    """Wait for the warm-up, at most :data:`WARM_UP_WAIT`, and only until it ends
+    or that has passed once: later photos do not wait."""
+    for thread in list(_warming):
+        thread.join(WARM_UP_WAIT)
+        if thread.is_alive():
+            logs.event(_LOG, "scan warm-up still running", logging.WARNING, waited_s=WARM_UP_WAIT)
+        with contextlib.suppress(ValueError):  # another request's wait removed it first
+            _warming.remove(thread)
 
 
 def body_limit(settings: "ScanSettings") -> int:
@@ -109,17 +150,19 @@ def classify(call: "Call") -> Any:
     settings: ScanSettings = call.settings  # type: ignore[assignment]
     photo = _photo(call, settings)
     key = _idempotency_key(call)
+    asked = photo.fingerprint() if key is not None else None
     user_id = str(call.user.id)
     if key is not None:
         with call.db.read() as conn:
-            first = records.replay(conn, user_id, key)
+            first = _first(conn, user_id, key, asked)
         if first is not None:
             return _replay(call, first)
     image, fetch_ms = photo.image, None
     if image is None:
         image, fetch_ms = _fetch(photo.url or "", settings)
-    for thread in _warming:
-        thread.join()
+    await_warm_up()
+    from eco2.scan import classifier  # Pillow, numpy, the knowledge base: only for a photo
+
     stages = _checked(classifier.get(settings).stages(
         image, user_input=photo.options.user_input, prepared=photo.options.prepared))
     decoded = next(stages)  # a bad photo is still an ordinary problem, stream or not
@@ -129,7 +172,7 @@ def classify(call: "Call") -> Any:
         timings = {"fetch_ms": fetch_ms, "decode_ms": round(t.decode_ms, 2), "inference_ms": round(t.inference_ms, 2),
                    "vision_ms": None if t.vision_ms is None else round(t.vision_ms, 2),
                    "total_ms": round((time.perf_counter() - started) * 1000, 2)}
-        return _save(call, user_id, key, result, timings)
+        return _save(call, user_id, key, asked, result, timings)
 
     if sse.wanted(call.request):
         return sse.stream(call, _events(decoded, stages, finish))
@@ -155,12 +198,12 @@ def _photo(call: "Call", settings: "ScanSettings") -> Photo:
     """The photo and the options, from whichever form the request took."""
     request = call.request
     if call.raw is None:  # JSON
-        body: ClassifyRequest = call.body
-        return Photo(None, body.image_url, Options(user_input=body.user_input, prepared=body.prepared))
+        sent: ClassifyRequest = call.body
+        return Photo(None, sent.image_url, Options(user_input=sent.user_input, prepared=sent.prepared))
     if request.mimetype == MULTIPART:
-        # werkzeug parses the body the runtime read; past its limits (500 kB of
-        # fields, 1,000 parts) it refuses with a 413, which the runtime answers.
-        part, form = request.files.get("image"), request.form
+        # Parsed in memory (a part over 500 kB would otherwise go to /tmp, a 64 Mi emptyDir).
+        form, files = body.multipart(request, call.raw)
+        part = files.get("image")
         if part is None:
             raise Problem(422, "A multipart request carries the photo in a file part named image.",
                           slug="validation", errors=[{"loc": ["body", "image"], "msg": "Field required",
@@ -169,11 +212,11 @@ def _photo(call: "Call", settings: "ScanSettings") -> Photo:
         fields = {"user_input": form.get("user_input"), "prepared": form.getlist("prepared") or None}
     else:
         image = call.raw
-        prepared = request.args.get("prepared")
-        fields = {"user_input": request.args.get("user_input"),
-                  "prepared": [p for p in prepared.split(",") if p] if prepared is not None else None}
+        query: RawQuery = call.query
+        fields = {"user_input": query.user_input,
+                  "prepared": [p for p in query.prepared.split(",") if p] if query.prepared is not None else None}
     if len(image) > settings.max_bytes:
-        raise Problem(413, f"The image is larger than {settings.max_bytes} bytes.", slug="image-too-large")
+        raise fetch.too_large(settings.max_bytes)
     from pydantic import ValidationError
 
     try:
@@ -207,6 +250,10 @@ def _fetch(url: str, settings: "ScanSettings") -> tuple[bytes, float]:
 
 def _checked(stages: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
     """The classifier's stages, its errors as problems."""
+    from eco2.scan import classifier
+    from eco2.scan.decode import ImageError
+    from eco2.scan.model import ModelError
+
     try:
         yield from stages
     except (ImageError, classifier.UnknownStep) as exc:
@@ -215,17 +262,33 @@ def _checked(stages: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
         raise unavailable("The classifier cannot run right now.", retry_after=30) from None
 
 
-def _save(call: "Call", user_id: str, key: str | None, result: "Classification",
+def _first(conn: Any, user_id: str, key: str, asked: str | None) -> dict[str, Any] | None:
+    """The answer to this user's first request with ``key``; a 422 when that
+    request asked for something else (another photo, other options): replaying
+    its answer would say this photo was scanned (IETF Idempotency-Key draft)."""
+    found = records.replay(conn, user_id, key)
+    if found is None:
+        return None
+    answer, first_asked = found
+    if first_asked is not None and first_asked != asked:
+        raise Problem(422, "This Idempotency-Key was used with another photo or other options.",
+                      slug="idempotency-key-reused",
+                      errors=[{"loc": ["header", "Idempotency-Key"], "msg": "already used for another request",
+                               "type": "value_error"}])
+    return answer
+
+
+def _save(call: "Call", user_id: str, key: str | None, asked: str | None, result: "Classification",
           timings: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Record and reward in one transaction: (answer, whether it is a replay of
     a concurrent request's with the same key)."""
     scan_id = str(uuid.uuid4())
     with call.db.transaction() as conn:
-        doc = records.record(conn, user_id, scan_id, result, key=key, timings=timings)
+        doc = records.record(conn, user_id, scan_id, result, key=key, timings=timings, request_hash=asked)
     if doc is not None:
         return doc, False
     with call.db.read() as conn:  # the winner committed before our insert gave way
-        first = records.replay(conn, user_id, key or "")
+        first = _first(conn, user_id, key or "", asked)
     if first is None:
         raise Problem(409, "A request with this Idempotency-Key is still in progress.", slug="conflict")
     return first, True
@@ -258,4 +321,4 @@ def categories(call: "Call") -> list[dict[str, Any]]:
     return records.categories(knowledge.load())
 
 
-__all__ = ["ClassifyRequest", "IMAGE_TYPES", "MULTIPART", "body_limit", "categories", "classify", "task"]
+__all__ = ["ClassifyRequest", "IMAGE_TYPES", "MULTIPART", "RawQuery", "body_limit", "categories", "classify", "task"]

@@ -116,19 +116,21 @@ def answer(scan_id: str, result: "Classification", reward: ScanReward, timings: 
 
 
 def record(conn: "Connection", user_id: str, scan_id: str, result: "Classification", *,
-           key: str | None, timings: dict[str, float | None]) -> dict[str, Any] | None:
+           key: str | None, timings: dict[str, float | None],
+           request_hash: str | None = None) -> dict[str, Any] | None:
     """Write the scan, award it and store its answer, inside the caller's
     transaction; None when ``key`` was already used by this user (the caller
-    then replays that answer: :func:`replay`)."""
+    then replays that answer: :func:`replay`). ``request_hash`` is what the
+    request with ``key`` asked for (its retries must ask the same)."""
     category = result.category
     inserted = conn.execute(
         """INSERT INTO scan.scans (id, user_id, major_category, middle_category, item, recyclable,
-                                   correct, missing_steps, idempotency_key)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                   correct, missing_steps, idempotency_key, request_hash)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
            RETURNING id""",
         (scan_id, user_id, category.major, category.middle, result.item.id if result.item else None,
-         category.recyclable, result.correct, list(result.missing_steps), key),
+         category.recyclable, result.correct, list(result.missing_steps), key, request_hash),
     ).fetchone()
     if inserted is None:
         return None
@@ -143,14 +145,16 @@ def record(conn: "Connection", user_id: str, scan_id: str, result: "Classificati
     return doc
 
 
-def replay(conn: "Connection", user_id: str, key: str) -> dict[str, Any] | None:
-    """The answer of this user's scan made with ``key``, if there was one."""
+def replay(conn: "Connection", user_id: str, key: str) -> tuple[dict[str, Any], str | None] | None:
+    """The answer of this user's scan made with ``key``, and the hash of the
+    request that made it (None before it was kept), if there was one."""
     found = db.row(
         conn,
-        "SELECT answer FROM scan.scans WHERE user_id = %s AND idempotency_key = %s AND answer IS NOT NULL",
+        """SELECT answer, request_hash FROM scan.scans
+           WHERE user_id = %s AND idempotency_key = %s AND answer IS NOT NULL""",
         (user_id, key),
     )
-    return found["answer"] if found else None
+    return (found["answer"], found["request_hash"]) if found else None
 
 
 def task(conn: "Connection", user_id: str, scan_id: str) -> dict[str, Any] | None:
