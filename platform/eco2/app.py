@@ -401,7 +401,10 @@ class Function:
             raw = body.read(request, limit=limit, timeout=self.settings.body_timeout_seconds)
         _reject_nul(request, match.params, b"" if as_is else raw)
         if route.query is not None:
-            call.query = _validate(route.query, dict(request.args.items()), "query")
+            # A parameter given twice reaches its model as a list: a scalar field
+            # refuses it (422) rather than silently taking the first value.
+            args = {k: v[0] if len(v) == 1 else v for k, v in request.args.lists()}
+            call.query = _validate(route.query, args, "query")
         if as_is:
             call.raw = raw
         elif route.body is not None and not (route.optional_body and not raw.strip()):
