@@ -80,3 +80,9 @@ def test_the_code_map_lists_every_redis_key_and_migration() -> None:
     schemas = ARCHITECTURE.split("\n## Database schemas", 1)[-1].split("\n## ", 1)[0]
     missing += [f"migration {n}" for n in numbers if n not in schemas]
     assert not missing, missing
+
+
+def test_the_readme_lists_every_doc() -> None:
+    row = next(line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+               if line.startswith("| `docs/` |"))
+    assert not [p.name for p in (ROOT / "docs").glob("*.md") if f"(docs/{p.name})" not in row]
