@@ -77,7 +77,7 @@ class Call:
     body: Any = None
     user: "Principal | None" = None  # the verified caller, on auth=True routes
     # The body as it came, on a route with ``media=`` when its Content-Type is
-    # one of them (``call.body`` is then None; multipart parts: request.files).
+    # one of them (``call.body`` is then None; a multipart form: body.multipart).
     raw: bytes | None = None
     # Headers the handler adds to the response the runtime serializes for it.
     headers: dict[str, str] = field(default_factory=dict)
