@@ -263,16 +263,17 @@ def test_cors_preflight(cors_client: Client) -> None:
 
 def test_cors_preflight_of_the_released_apps_login(cors_client: Client) -> None:
     """The app's login call sends X-Frontend-Origin (Chromium asks for it in
-    lower case); scripts may read the paging, retry and request id headers."""
+    lower case), a retried scan an Idempotency-Key; scripts may read the paging,
+    retry, request id and replay headers."""
     headers = {"Origin": "http://localhost:5173", "Access-Control-Request-Method": "GET",
-               "Access-Control-Request-Headers": "x-frontend-origin"}
+               "Access-Control-Request-Headers": "x-frontend-origin,idempotency-key,x-idempotency-key"}
     result = cors_client.request("OPTIONS", f"{PREFIX}/items/1", headers=headers)
     assert result.status == 204
     allowed = {h.strip().lower() for h in result.headers["Access-Control-Allow-Headers"].split(",")}
-    assert "x-frontend-origin" in allowed
+    assert {"x-frontend-origin", "idempotency-key", "x-idempotency-key"} <= allowed
     read = cors_client.get(f"{PREFIX}/items/1", headers={"Origin": "http://localhost:5173"})
     exposed = {h.strip().lower() for h in read.headers["Access-Control-Expose-Headers"].split(",")}
-    assert {"link", "retry-after", "x-request-id"} <= exposed
+    assert {"link", "retry-after", "x-request-id", "idempotent-replayed"} <= exposed
 
 
 @pytest.mark.parametrize(
