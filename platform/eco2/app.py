@@ -77,7 +77,7 @@ class Call:
     body: Any = None
     user: "Principal | None" = None  # the verified caller, on auth=True routes
     # The body as it came, on a route with ``media=`` when its Content-Type is
-    # one of them (``call.body`` is then None; multipart parts: request.files).
+    # one of them (``call.body`` is then None; a multipart form: body.multipart).
     raw: bytes | None = None
     # Headers the handler adds to the response the runtime serializes for it.
     headers: dict[str, str] = field(default_factory=dict)
@@ -401,7 +401,10 @@ class Function:
             raw = body.read(request, limit=limit, timeout=self.settings.body_timeout_seconds)
         _reject_nul(request, match.params, b"" if as_is else raw)
         if route.query is not None:
-            call.query = _validate(route.query, dict(request.args.items()), "query")
+            # A parameter given twice reaches its model as a list: a scalar field
+            # refuses it (422) rather than silently taking the first value.
+            args = {k: v[0] if len(v) == 1 else v for k, v in request.args.lists()}
+            call.query = _validate(route.query, args, "query")
         if as_is:
             call.raw = raw
         elif route.body is not None and not (route.optional_body and not raw.strip()):

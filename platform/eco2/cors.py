@@ -5,17 +5,19 @@ headers (with credentials, so never ``*``); any other origin gets none and the
 browser blocks the response.
 
 The allowed request headers are those eco2's clients and the released app
-send: ``X-Frontend-Origin`` is the app's login call's. The exposed ones are
-those a script needs to read: the next page (``Link``), when to retry
-(``Retry-After``) and the request id to report.
+send: ``X-Frontend-Origin`` is the app's login call's, and ``Idempotency-Key``
+(or the original's ``X-Idempotency-Key``) makes a scan safe to retry. The
+exposed ones are those a script needs to read: the next page (``Link``), when
+to retry (``Retry-After``), the request id to report, and whether a scan's
+answer was a replay (``Idempotent-Replayed``).
 """
 
 from __future__ import annotations
 
 from werkzeug.wrappers import Request, Response
 
-ALLOW_HEADERS = "Authorization, Content-Type, X-Request-Id, X-Frontend-Origin"
-EXPOSE_HEADERS = "Link, Retry-After, X-Request-Id"
+ALLOW_HEADERS = "Authorization, Content-Type, X-Request-Id, X-Frontend-Origin, Idempotency-Key, X-Idempotency-Key"
+EXPOSE_HEADERS = "Link, Retry-After, X-Request-Id, Idempotent-Replayed"
 MAX_AGE = "600"
 
 

@@ -113,6 +113,12 @@ def test_query_model(client: Client) -> None:
     assert_problem(client.get(f"{PREFIX}/items", query={"limit": "abc"}), 422)
 
 
+def test_a_scalar_query_parameter_given_twice_is_a_422(client: Client) -> None:
+    # Taking the first of two values would accept what the OpenAPI document refuses (fuzz: ST201).
+    body = assert_problem(client.get(f"{PREFIX}/items?limit=2&limit=3"), 422)
+    assert body["errors"][0]["loc"] == ["query", "limit"]
+
+
 def test_path_parameters(client: Client) -> None:
     assert client.get(f"{PREFIX}/items/1").json["name"] == "one"
     assert_problem(client.get(f"{PREFIX}/items/2"), 404)
@@ -257,16 +263,17 @@ def test_cors_preflight(cors_client: Client) -> None:
 
 def test_cors_preflight_of_the_released_apps_login(cors_client: Client) -> None:
     """The app's login call sends X-Frontend-Origin (Chromium asks for it in
-    lower case); scripts may read the paging, retry and request id headers."""
+    lower case), a retried scan an Idempotency-Key; scripts may read the paging,
+    retry, request id and replay headers."""
     headers = {"Origin": "http://localhost:5173", "Access-Control-Request-Method": "GET",
-               "Access-Control-Request-Headers": "x-frontend-origin"}
+               "Access-Control-Request-Headers": "x-frontend-origin,idempotency-key,x-idempotency-key"}
     result = cors_client.request("OPTIONS", f"{PREFIX}/items/1", headers=headers)
     assert result.status == 204
     allowed = {h.strip().lower() for h in result.headers["Access-Control-Allow-Headers"].split(",")}
-    assert "x-frontend-origin" in allowed
+    assert {"x-frontend-origin", "idempotency-key", "x-idempotency-key"} <= allowed
     read = cors_client.get(f"{PREFIX}/items/1", headers={"Origin": "http://localhost:5173"})
     exposed = {h.strip().lower() for h in read.headers["Access-Control-Expose-Headers"].split(",")}
-    assert {"link", "retry-after", "x-request-id"} <= exposed
+    assert {"link", "retry-after", "x-request-id", "idempotent-replayed"} <= exposed
 
 
 @pytest.mark.parametrize(
