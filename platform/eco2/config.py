@@ -47,6 +47,8 @@ class Settings(BaseModel):
     body_timeout_seconds: float = Field(10.0, gt=0, le=300, alias="ECO2_BODY_TIMEOUT_SECONDS")
     db_pool_max: int = Field(4, ge=1, le=64, alias="ECO2_DB_POOL_MAX")
     db_timeout_seconds: float = Field(3.0, gt=0, le=60, alias="ECO2_DB_TIMEOUT_SECONDS")
+    # psycopg's prepare_threshold; off (None) unless every PgBouncer between keeps prepared statements (eco2.db).
+    db_prepare_threshold: int | None = Field(None, ge=0, alias="ECO2_DB_PREPARE_THRESHOLD")
     redis_timeout_seconds: float = Field(1.0, gt=0, le=30, alias="ECO2_REDIS_TIMEOUT_SECONDS")
     # Browser origins of the app allowed to call with credentials (eco2.cors).
     cors_origins: CommaList = Field(default_factory=list, alias="ECO2_CORS_ORIGINS")

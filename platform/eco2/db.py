@@ -1,8 +1,10 @@
 """PostgreSQL access: psycopg 3 with a small pool per function instance.
 
 Nothing connects at import or start-up; the pool opens on the first query.
-Prepared statements are off (``prepare_threshold=None``) so that the same code
-runs through PgBouncer in transaction mode.
+Prepared statements are off by default (``prepare_threshold=None``) so that the
+same code runs through any PgBouncer in transaction mode; ``ECO2_DB_PREPARE_THRESHOLD``
+turns psycopg's automatic preparation on, for a direct PostgreSQL or a PgBouncer
+that tracks protocol-level prepared statements (≥ 1.22, ``max_prepared_statements``).
 
 Round trips are what a request waits for, so the pool's connections are in
 autocommit: :meth:`Database.read` costs one round trip per statement, and only
@@ -67,7 +69,7 @@ class Database:
             check=self._check,
             kwargs={
                 "autocommit": True,
-                "prepare_threshold": None,
+                "prepare_threshold": self.settings.db_prepare_threshold,
                 "connect_timeout": max(2, int(timeout)),
                 "application_name": self.application_name,
             },

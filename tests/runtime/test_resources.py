@@ -71,6 +71,18 @@ def test_prepared_statements_are_off(function_env: dict[str, str]) -> None:
     assert prepared == 0
 
 
+def test_prepared_statements_when_configured(function_env: dict[str, str]) -> None:
+    """ECO2_DB_PREPARE_THRESHOLD opts in (a direct PostgreSQL, or a PgBouncer
+    with max_prepared_statements): a statement past the threshold is prepared."""
+    client = Client(FIXTURE, env={**function_env, "ECO2_DB_PREPARE_THRESHOLD": "1"})
+    for _ in range(3):
+        assert client.get(f"{PREFIX}/db").json == {"value": 42}
+    with client.function.db.pool.connection() as conn:
+        assert conn.prepare_threshold == 1
+        (prepared,) = conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()
+    assert prepared >= 1
+
+
 def test_redis(function_env: dict[str, str]) -> None:
     client = Client(FIXTURE, env=function_env)
     assert client.get(f"{PREFIX}/redis").json == {"pong": True}
