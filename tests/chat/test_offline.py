@@ -46,6 +46,8 @@ def test_the_released_apps_body_gets_201_with_user_answer(chat: Client, user) ->
     assert {"kind": "item", "id": "milk-carton", "title": "우유팩", "category": "paper_pack"} in body["sources"]
     assert body["sources"][0] == {"kind": "category", "id": "paper_pack", "title": milk.name, "category": "paper_pack"}
     assert ORIGINAL_FALLBACK not in result.body.decode()
+    # Named in words, not seen in a photo: where it goes, not "우유팩이네요!".
+    assert body["user_answer"].startswith("우유팩은 ") and "네요!" not in body["user_answer"]
 
 
 def test_a_faq_answers_in_its_own_words(chat: Client, user) -> None:

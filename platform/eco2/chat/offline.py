@@ -33,10 +33,10 @@ def compose(grounding: Grounding) -> str:
         return faq(first.id).answer
     elif first is not None:
         category = kb.category(first.category)
-        parts = [user_answer(category, kb.item(first.id), unsure=False, missing=0)]
+        parts = [user_answer(category, kb.item(first.id), unsure=False, missing=0, seen=False)]
     elif grounding.categories:
         category = grounding.categories[0]
-        parts = [user_answer(category, None, unsure=False, missing=0)]
+        parts = [user_answer(category, None, unsure=False, missing=0, seen=False)]
     else:
         return NOTHING_FOUND
     steps = category.guide.steps[:STEPS]

@@ -27,6 +27,11 @@ def _is(word: str) -> str:
     return word + ("이네요" if _has_final(word) else "네요")
 
 
+def _topic(word: str) -> str:
+    """word + 은/는: "우유팩은", "피자 상자는"."""
+    return word + ("은" if _has_final(word) else "는")
+
+
 def _towards(word: str) -> str:
     """word + 으로/로 (로 after a vowel or ㄹ)."""
     last = word.strip()[-1:]
@@ -50,8 +55,11 @@ def insufficiencies(steps: Sequence[GuideStep], missing: Iterable[str], advice: 
 
 
 def user_answer(category: Category, item: Item | None, *, unsure: bool, missing: int,
-                candidates: Sequence[Category] = ()) -> str:
-    """Two or three short sentences: what it is and where it goes, then what is left."""
+                candidates: Sequence[Category] = (), seen: bool = True) -> str:
+    """Two or three short sentences: what it is and where it goes, then what is left.
+
+    ``seen``: the item was recognised in a photo ("우유팩이네요!"); otherwise it was
+    named in words, and the answer only says where it goes ("우유팩은 ...")."""
     guide = category.guide
     if unsure:
         maybe = ", ".join(c.name for c in candidates)
@@ -59,7 +67,10 @@ def user_answer(category: Category, item: Item | None, *, unsure: bool, missing:
         return f"{UNSURE}{hint} {guide.summary}"
     thing = item.name if item else category.name
     where = category.middle or category.name
-    first = f"{_towards(where)} 분리배출해요." if thing == where else f"{_is(thing)}! {_towards(where)} 버려요."
+    if thing == where:
+        first = f"{_towards(where)} 분리배출해요."
+    else:
+        first = f"{_is(thing)}! {_towards(where)} 버려요." if seen else f"{_topic(thing)} {_towards(where)} 버려요."
     if missing:
         return f"{first} {guide.summary} 아직 {missing}가지 준비가 남았어요."
     return f"{first} {guide.summary}"
