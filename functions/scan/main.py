@@ -18,7 +18,7 @@ fn = Function("scan", "/api/v1/scan", settings=ScanSettings)
     body=endpoint.ClassifyRequest,
     query=endpoint.RawQuery,  # a photo sent as the body takes its options here
     media=(*endpoint.IMAGE_TYPES, endpoint.MULTIPART),
-    part="image",
+    part=endpoint.PART,
     max_body=endpoint.body_limit(fn.settings),
     response=ScanAnswer,
 )

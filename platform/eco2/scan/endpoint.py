@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 _LOG = logs.get("scan")
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 MULTIPART = "multipart/form-data"
+PART = "image"  # a multipart body's file part (the route's part=, the OpenAPI's name)
 # A multipart body carries its part headers and boundaries beside the photo.
 MULTIPART_OVERHEAD = 64 << 10
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII: what a header may carry and a log may show
@@ -203,10 +204,10 @@ def _photo(call: "Call", settings: "ScanSettings") -> Photo:
     if request.mimetype == MULTIPART:
         # Parsed in memory (a part over 500 kB would otherwise go to /tmp, a 64 Mi emptyDir).
         form, files = body.multipart(request, call.raw)
-        part = files.get("image")
+        part = files.get(PART)
         if part is None:
-            raise Problem(422, "A multipart request carries the photo in a file part named image.",
-                          slug="validation", errors=[{"loc": ["body", "image"], "msg": "Field required",
+            raise Problem(422, f"A multipart request carries the photo in a file part named {PART}.",
+                          slug="validation", errors=[{"loc": ["body", PART], "msg": "Field required",
                                                       "type": "missing"}])
         image = part.read(settings.max_bytes + 1)
         fields = {"user_input": form.get("user_input"), "prepared": form.getlist("prepared") or None}
@@ -321,4 +322,4 @@ def categories(call: "Call") -> list[dict[str, Any]]:
     return records.categories(knowledge.load())
 
 
-__all__ = ["ClassifyRequest", "IMAGE_TYPES", "MULTIPART", "RawQuery", "body_limit", "categories", "classify", "task"]
+__all__ = ["ClassifyRequest", "IMAGE_TYPES", "MULTIPART", "PART", "RawQuery", "body_limit", "categories", "classify", "task"]
