@@ -54,7 +54,8 @@ def chat_session(user_id: str, session_id: str) -> str:
 def chat_sessions(user_id: str) -> str:
     """The ids of a user's live chat sessions (a sorted set, scored by when each
     expires), so that deleting the account erases them; as long as the newest
-    session lives. (A sorted set since chatfix: the name changed with the type.)"""
+    session lives. (It was once a plain set under another name: a new name for
+    the new type, so no old key can answer WRONGTYPE.)"""
     return f"eco2:chat:session-index:{user_id}"
 
 
