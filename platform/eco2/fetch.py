@@ -96,6 +96,18 @@ def not_allowed(detail: str) -> Problem:
     return Problem(422, detail, slug="url-not-allowed")
 
 
+def upload(url: str, settings: "ImageSettings") -> Fetched:
+    """An object of the upload bucket by its public URL (scan's and chat's
+    ``image_url``): a 422 unless ``url`` names one
+    (:func:`eco2.image.settings.is_upload_url`), else fetched under
+    :func:`policy`, at most the upload limit."""
+    from eco2.image.settings import is_upload_url
+
+    if not is_upload_url(settings, url):
+        raise not_allowed("The image_url must be an uploaded photo's URL (the image function's cdn_url).")
+    return get(url, policy(settings, max_bytes=settings.max_bytes))
+
+
 def get(url: str, rules: Policy) -> Fetched:
     """GET ``url`` under ``rules``; see the module's docstring."""
     from eco2.image.settings import has_credentials, origin

@@ -49,11 +49,8 @@ def from_image(settings: "ChatSettings", url: str, message: str) -> Photo:
     failed, 503 the model files are broken.
     """
     from eco2 import fetch
-    from eco2.image.settings import is_upload_url
 
-    if not is_upload_url(settings, url):
-        raise fetch.not_allowed("The image_url is not an upload of this app.")
-    fetched = fetch.get(url, fetch.policy(settings, max_bytes=settings.max_bytes))
+    fetched = fetch.upload(url, settings)
     from eco2.scan import classifier
     from eco2.scan.model import ModelError
 

@@ -240,12 +240,8 @@ def _idempotency_key(call: "Call") -> str | None:
 
 
 def _fetch(url: str, settings: "ScanSettings") -> tuple[bytes, float]:
-    from eco2.image.settings import is_upload_url
-
-    if not is_upload_url(settings, url):
-        raise fetch.not_allowed("The image_url must be an uploaded photo's URL (the image function's cdn_url).")
     started = time.perf_counter()
-    got = fetch.get(url, fetch.policy(settings, max_bytes=settings.max_bytes))
+    got = fetch.upload(url, settings)
     return got.data, round((time.perf_counter() - started) * 1000, 2)
 
 
