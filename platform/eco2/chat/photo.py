@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from eco2 import db, knowledge
 from eco2.chat.grounding import Photo
-from eco2.problems import Problem
 from eco2.scan.answer import user_answer
 
 if TYPE_CHECKING:
@@ -52,12 +51,7 @@ def from_image(settings: "ChatSettings", url: str, message: str) -> Photo:
 
     fetched = fetch.upload(url, settings)
     from eco2.scan import classifier
-    from eco2.scan.model import ModelError
 
-    try:
+    with classifier.as_problems():
         result = classifier.classify(fetched.data, user_input=message)
-    except classifier.ImageError as exc:
-        raise Problem(exc.status, str(exc), slug=exc.code) from None
-    except ModelError:
-        raise Problem(503, "The classifier is unavailable.", slug="model-unavailable") from None
     return Photo("image", result.category, result.item, result.missing_steps, result.user_answer)

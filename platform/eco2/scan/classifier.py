@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Literal
@@ -46,7 +47,7 @@ from eco2.knowledge import Category, Item
 from eco2.scan import answer
 from eco2.scan.decode import ImageError, decode, preview
 from eco2.scan.mapping import Candidate, Mapping
-from eco2.scan.model import Model
+from eco2.scan.model import Model, ModelError
 from eco2.scan.settings import ScanSettings
 
 Source = Literal["model", "user_input", "vision"]
@@ -267,4 +268,19 @@ def classify(image: bytes, *, user_input: str | None = None, prepared: Iterable[
     return get(settings).classify(image, user_input=user_input, prepared=prepared)
 
 
-__all__ = ["Classification", "Classifier", "ImageError", "Timings", "UnknownStep", "classify", "get"]
+@contextmanager
+def as_problems() -> Iterator[None]:
+    """The classifier's errors as the problems a route answers with (scan's and
+    chat's): a photo's own fault keeps its status (415, 422), a broken model is
+    a 503 to retry later."""
+    from eco2.problems import Problem, unavailable
+
+    try:
+        yield
+    except (ImageError, UnknownStep) as exc:
+        raise Problem(exc.status, str(exc), slug=exc.code) from None
+    except ModelError:
+        raise unavailable("The classifier cannot run right now.", retry_after=30) from None
+
+
+__all__ = ["Classification", "Classifier", "ImageError", "Timings", "UnknownStep", "as_problems", "classify", "get"]

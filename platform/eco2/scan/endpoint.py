@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from pydantic import BaseModel, Field
 
 from eco2 import body, fetch, logs, sse
-from eco2.problems import Problem, from_validation_error, unavailable
+from eco2.problems import Problem, from_validation_error
 from eco2.scan import records
 
 if TYPE_CHECKING:
@@ -248,15 +248,9 @@ def _fetch(url: str, settings: "ScanSettings") -> tuple[bytes, float]:
 def _checked(stages: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
     """The classifier's stages, its errors as problems."""
     from eco2.scan import classifier
-    from eco2.scan.decode import ImageError
-    from eco2.scan.model import ModelError
 
-    try:
+    with classifier.as_problems():
         yield from stages
-    except (ImageError, classifier.UnknownStep) as exc:
-        raise Problem(exc.status, str(exc), slug=exc.code) from None
-    except ModelError:
-        raise unavailable("The classifier cannot run right now.", retry_after=30) from None
 
 
 def _first(conn: Any, user_id: str, key: str, asked: str | None) -> dict[str, Any] | None:
