@@ -31,14 +31,17 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
 
-from tests.conftest import scratch_database, with_database
+from tests.conftest import scratch_database
 from tests.infra.tools import BIN, ROOT, venv_bin
+
+if TYPE_CHECKING:
+    from eco2.db import Database
 
 ANSIBLE = ROOT / "ansible"
 SECRETS_DEFAULTS = ANSIBLE / "roles/secrets/defaults/main.yml"
@@ -373,7 +376,7 @@ def test_the_migration_job_runs_through_pgbouncer(bouncer_url: str, migrated: li
     assert migrate.apply(bouncer_url) == []
 
 
-def _pods(bouncer_url: str, count: int, **env: str) -> list[Any]:
+def _pods(bouncer_url: str, count: int, **env: str) -> list["Database"]:
     """``count`` function instances' Database, with the functions' default settings."""
     from eco2.config import Settings, load
     from eco2.db import Database
