@@ -333,33 +333,34 @@ def build_all(
 
 
 def install_venv(root: Path, context: Path, venv: Path) -> None:
-    """A fresh venv from a context's requirements.txt alone, offline from uv's cache.
+    """A fresh venv from a context's requirements.txt alone, as the
+    Containerfile's pip makes it: pinned, hashed, binary wheels, no resolution.
 
-    What the Containerfile's pip does, without a registry: every wheel was
-    cached when `make install` installed the same lock.
+    Offline from uv's cache first: `make install` cached every wheel of the
+    same lock. uv's offline mode also needs each package's index page, which
+    `uv sync` (installing from the lock's URLs) never fetches, so on a machine
+    where nothing else did, the install goes to the index for what is missing.
     """
     import sys
 
     uv = uv_binary(root)
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
-    subprocess.run(
-        [
-            uv,
-            "pip",
-            "install",
-            "-q",
-            "--offline",
-            "--python",
-            str(venv / "bin" / "python"),
-            "--require-hashes",
-            "--no-deps",
-            "--only-binary",
-            ":all:",
-            "-r",
-            str(context / "requirements.txt"),
-        ],
-        check=True,
-    )
+    install = [
+        uv,
+        "pip",
+        "install",
+        "-q",
+        "--python",
+        str(venv / "bin" / "python"),
+        "--require-hashes",
+        "--no-deps",
+        "--only-binary",
+        ":all:",
+        "-r",
+        str(context / "requirements.txt"),
+    ]
+    if subprocess.run([*install, "--offline"], capture_output=True).returncode != 0:
+        subprocess.run(install, check=True)
 
 
 def build_image(context: Context, tag: str, base: str | None = None) -> None:
