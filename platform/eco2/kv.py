@@ -70,6 +70,7 @@ def connect(settings: "Settings") -> "redis.Redis":
         raise unavailable("REDIS_URL is not configured.")
     import redis
     from redis.backoff import NoBackoff
+    from redis.driver_info import DriverInfo
     from redis.retry import Retry
 
     timeout = settings.redis_timeout_seconds
@@ -82,4 +83,8 @@ def connect(settings: "Settings") -> "redis.Redis":
         # across a Redis restart, and a Redis that is down fails in one timeout
         # or two (503), not after redis-py's default backoff series.
         retry=Retry(NoBackoff(), retries=1),
+        # The version CLIENT SETINFO announces, given: left out, redis-py reads it
+        # from the installed package's metadata for every new connection (a scan
+        # of site-packages' metadata, on the first request's path).
+        driver_info=DriverInfo(lib_version=redis.__version__),
     )

@@ -89,6 +89,18 @@ def test_redis(function_env: dict[str, str]) -> None:
     assert client.get(f"{PREFIX}/redis").json == {"pong": True}
 
 
+def test_redis_client_is_given_its_version(function_env: dict[str, str]) -> None:
+    """For CLIENT SETINFO: otherwise redis-py reads it from the package's metadata for every new connection."""
+    import redis
+
+    from eco2 import config, kv
+
+    client = kv.connect(config.load(environ=function_env))
+    assert client.connection_pool.connection_kwargs["driver_info"].lib_version == redis.__version__
+    assert client.ping()
+    client.close()
+
+
 @pytest.mark.parametrize("route", ["/db", "/redis"])
 def test_unreachable_backing_service_is_503(route: str) -> None:
     client = Client(FIXTURE, env={"ECO2_ENV": "test", "ECO2_DB_TIMEOUT_SECONDS": "1", **DOWN})

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from eco2 import db
-from eco2.auth.oauth import Profile
 
 if TYPE_CHECKING:
+    # For the annotations only: a refresh (sessions) needs accounts, never oauth.
+    from eco2.auth.oauth import Profile
     from eco2.db import Connection
 
 

@@ -26,11 +26,14 @@ DAY_MINUTES = 24 * 60
 WEEK_MINUTES = 7 * DAY_MINUTES
 OCCURRENCES = 5  # a weekday occurs at most five times in a month
 
-_CLOSED = re.compile(r"휴무|휴점|휴관|계약\s*종료|미운영|운영\s*안\s*함")
-_ALWAYS = re.compile(r"상시|24\s*시간|연중무휴")
-_RANGE = re.compile(r"(\d{1,2})\s*(?::\s*(\d{2})|시)\s*[~\-–]\s*(\d{1,2})\s*(?::\s*(\d{2})|시)")
-_PARENS = re.compile(r"\([^()]*\)")
-_WEEKS = re.compile(r"([1-5](?:\s*,\s*[1-5])*)\s*주")
+# The patterns of :func:`parse`, as text: only the importer reads hours text
+# (eco2 import locations), so a location function's start does not compile
+# them (about 1 ms); re compiles and caches each at its first use.
+_CLOSED = r"휴무|휴점|휴관|계약\s*종료|미운영|운영\s*안\s*함"
+_ALWAYS = r"상시|24\s*시간|연중무휴"
+_RANGE = r"(\d{1,2})\s*(?::\s*(\d{2})|시)\s*[~\-–]\s*(\d{1,2})\s*(?::\s*(\d{2})|시)"
+_PARENS = r"\([^()]*\)"
+_WEEKS = r"([1-5](?:\s*,\s*[1-5])*)\s*주"
 
 
 @dataclass(frozen=True)
@@ -80,22 +83,22 @@ def parse(text: str | None) -> DayHours | None:
     text = (text or "").strip()
     if not text:
         return None
-    weeks = _WEEKS.search(text)
+    weeks = re.search(_WEEKS, text)
     week_list = tuple(sorted({int(w) for w in re.findall(r"[1-5]", weeks.group(1))})) if weeks else None
     plain = text
-    while _PARENS.search(plain):
-        plain = _PARENS.sub(" ", plain)
+    while re.search(_PARENS, plain):
+        plain = re.sub(_PARENS, " ", plain)
     spans = []
-    for sh, sm, eh, em in _RANGE.findall(plain):
+    for sh, sm, eh, em in re.findall(_RANGE, plain):
         start, end = int(sh) * 60 + int(sm or 0), int(eh) * 60 + int(em or 0)
         if not (0 <= start < end <= DAY_MINUTES):
             return DayHours(text, None)
         spans.append((start, end))
     if spans:
         return DayHours(text, tuple(sorted(spans)), week_list)
-    if _CLOSED.search(plain):
+    if re.search(_CLOSED, plain):
         return DayHours(text, ())
-    if _ALWAYS.search(plain):
+    if re.search(_ALWAYS, plain):
         return DayHours(text, ((0, DAY_MINUTES),))
     return DayHours(text, None)
 

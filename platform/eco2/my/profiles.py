@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
 
 from eco2 import db
-from eco2.character import catalog
-from eco2.my import points
 
 if TYPE_CHECKING:
     from eco2.db import Connection
@@ -99,6 +97,11 @@ def ensure(conn: "Connection", user_id: str) -> bool | None:
         (user_id, nickname),
     ).fetchone()
     if created:
+        # Only a profile's creation grants: auth (which takes the nickname rule
+        # from here) and an existing profile's read never load these.
+        from eco2.character import catalog
+        from eco2.my import points
+
         mascot = catalog.mascot()
         if catalog.grant(conn, user_id, mascot.code, "onboarding", user_id):
             points.credit(conn, user_id, "character", mascot.code, points.NEW_CHARACTER)
