@@ -15,7 +15,7 @@ RETURN CASE WHEN holiday AND holiday_hours IS NOT NULL THEN holiday_hours @> min
 
 -- "350m" under a kilometre, else "1.2km", as the app shows it.
 CREATE FUNCTION location.distance_text(metres double precision) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 RETURN CASE WHEN round(metres) < 1000 THEN round(metres)::bigint || 'm'
             ELSE round((metres / 1000)::numeric, 1) || 'km' END;
 
@@ -24,7 +24,7 @@ RETURN CASE WHEN round(metres) < 1000 THEN round(metres)::bigint || 'm'
 -- when they are understood, else the weekday's ([] on an occurrence of the
 -- weekday it skips); NULL when unknown.
 CREATE FUNCTION location.day_spans(hours jsonb, holiday boolean, day text, occurrence int) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 RETURN CASE
     WHEN holiday AND jsonb_typeof(hours -> 'holiday' -> 'open') = 'array' THEN hours -> 'holiday' -> 'open'
     WHEN hours -> day IS NULL THEN NULL
@@ -34,23 +34,25 @@ RETURN CASE
 END;
 
 -- A site as the map lists it, with the original app's field names; the
--- distance fields are null without a distance.
+-- distance fields are null without a distance. One expression, and STABLE
+-- as json_build_object is (as are || and to_jsonb in the functions it calls),
+-- so that PostgreSQL inlines it and them into the caller's query instead of
+-- running a function per row.
 CREATE FUNCTION location.summary(s location.sites, distance_m double precision, holiday boolean, day text,
                                  occurrence int, minute int, cycle_minute int) RETURNS json
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN (
-    SELECT json_build_object(
-        'id', s.id, 'name', s.name, 'source', s.source, 'road_address', s.details ->> 'road_address',
-        'latitude', s.latitude, 'longitude', s.longitude,
-        'distance_m', round(distance_m)::bigint,
-        'distance_km', round((distance_m / 1000)::numeric, 3),
-        'distance_text', location.distance_text(distance_m),
-        'store_category', s.store_category, 'pickup_categories', s.pickup_categories,
-        'is_open', location.open_at(s.week_hours, s.holiday_hours, holiday, minute, cycle_minute),
-        'is_holiday', spans = '[]', 'start_time', spans -> 0 ->> 0, 'end_time', spans -> -1 ->> 1,
-        'phone', s.details ->> 'phone', 'collection_items', coalesce(s.details -> 'collection_items', '[]'))
-    FROM (SELECT location.day_spans(s.details -> 'hours', holiday, day, occurrence) AS spans) today
-);
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN json_build_object(
+    'id', s.id, 'name', s.name, 'source', s.source, 'road_address', s.details ->> 'road_address',
+    'latitude', s.latitude, 'longitude', s.longitude,
+    'distance_m', round(distance_m)::bigint,
+    'distance_km', round((distance_m / 1000)::numeric, 3),
+    'distance_text', location.distance_text(distance_m),
+    'store_category', s.store_category, 'pickup_categories', s.pickup_categories,
+    'is_open', location.open_at(s.week_hours, s.holiday_hours, holiday, minute, cycle_minute),
+    'is_holiday', location.day_spans(s.details -> 'hours', holiday, day, occurrence) = '[]',
+    'start_time', location.day_spans(s.details -> 'hours', holiday, day, occurrence) -> 0 ->> 0,
+    'end_time', location.day_spans(s.details -> 'hours', holiday, day, occurrence) -> -1 ->> 1,
+    'phone', s.details ->> 'phone', 'collection_items', coalesce(s.details -> 'collection_items', '[]'));
 
 -- Sites around (lat, lon) within radius metres, filtered (a NULL filter keeps
 -- all), nearest first: one page of page_size as a JSON array of summaries
