@@ -222,7 +222,12 @@ def item(call: Call) -> dict[str, Any]:
     }
 
 
-@fn.get("/search", query=SearchQuery, response=SearchResults, cache=SEARCH, etag=True)
+# Answers kept serialized, by query string: the app's users send the same few
+# queries over and over (a repeated one is a dictionary lookup).
+SEARCH_ANSWERS = 256
+
+
+@fn.get("/search", query=SearchQuery, response=SearchResults, cache=SEARCH, etag=True, memo=SEARCH_ANSWERS)
 def search(call: Call) -> dict[str, Any]:
     """Ranked categories, items and FAQ for a Korean or English query."""
     hits = knowledge.search(call.query.q, call.query.limit)

@@ -34,6 +34,9 @@ def _existing_file(value: str | None) -> str | None:
 # The path of a file that must exist at start-up (a key, a JWKS); empty is unset.
 ExistingFile = Annotated[str | None, AfterValidator(_existing_file)]
 
+# A count that "off" turns off (None).
+OffOrCount = Annotated[int | None, BeforeValidator(lambda value: None if value == "off" else value)]
+
 
 class Settings(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
@@ -47,8 +50,10 @@ class Settings(BaseModel):
     body_timeout_seconds: float = Field(10.0, gt=0, le=300, alias="ECO2_BODY_TIMEOUT_SECONDS")
     db_pool_max: int = Field(4, ge=1, le=64, alias="ECO2_DB_POOL_MAX")
     db_timeout_seconds: float = Field(3.0, gt=0, le=60, alias="ECO2_DB_TIMEOUT_SECONDS")
-    # psycopg's prepare_threshold; off (None) unless every PgBouncer between keeps prepared statements (eco2.db).
-    db_prepare_threshold: int | None = Field(None, ge=0, alias="ECO2_DB_PREPARE_THRESHOLD")
+    # psycopg's prepare_threshold (its own default, 5): on, since PostgreSQL and the
+    # cluster's PgBouncer 1.24 (max_prepared_statements) both keep prepared statements;
+    # "off" for a PgBouncer < 1.22 in transaction mode (eco2.db).
+    db_prepare_threshold: OffOrCount = Field(5, ge=0, alias="ECO2_DB_PREPARE_THRESHOLD")
     redis_timeout_seconds: float = Field(1.0, gt=0, le=30, alias="ECO2_REDIS_TIMEOUT_SECONDS")
     # Browser origins of the app allowed to call with credentials (eco2.cors).
     cors_origins: CommaList = Field(default_factory=list, alias="ECO2_CORS_ORIGINS")

@@ -1,10 +1,11 @@
 """PostgreSQL access: psycopg 3 with a small pool per function instance.
 
 Nothing connects at import or start-up; the pool opens on the first query.
-Prepared statements are off by default (``prepare_threshold=None``) so that the
-same code runs through any PgBouncer in transaction mode; ``ECO2_DB_PREPARE_THRESHOLD``
-turns psycopg's automatic preparation on, for a direct PostgreSQL or a PgBouncer
-that tracks protocol-level prepared statements (≥ 1.22, ``max_prepared_statements``).
+psycopg's automatic preparation is on (``ECO2_DB_PREPARE_THRESHOLD``, 5 by
+default): a statement run more than that many times on a connection is prepared
+on the server, which a direct PostgreSQL keeps and so does a PgBouncer in
+transaction mode that tracks protocol-level prepared statements (≥ 1.22,
+``max_prepared_statements``, as knative/'s does); ``off`` for an older PgBouncer.
 
 Round trips are what a request waits for, so the pool's connections are in
 autocommit: :meth:`Database.read` costs one round trip per statement, and only

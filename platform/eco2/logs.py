@@ -15,6 +15,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 _configured = False
+# One encoder for every line: json.dumps builds a new one per call when given
+# any option (ensure_ascii, default).
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 def _json_line(created: float, level: str, logger: str, msg: str, fields: dict[str, Any]) -> str:
@@ -26,7 +29,7 @@ def _json_line(created: float, level: str, logger: str, msg: str, fields: dict[s
         "msg": msg,
         **fields,
     }
-    return json.dumps(line, ensure_ascii=False, default=str)
+    return _encode(line)
 
 
 class JsonFormatter(logging.Formatter):

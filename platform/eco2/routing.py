@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -26,7 +28,10 @@ class Route:
     optional_body: bool = False
     cache: str | None = None  # Cache-Control of a success
     etag: bool = False  # a content ETag, and 304 for a matching If-None-Match
-    static: bool = False  # the same answer to every request: serialized once, into ``payload``
+    static: bool = False  # the same answer to every request: serialized once, kept in ``answers``
+    # A route whose answer depends only on its path and query string: this many
+    # serialized answers are kept, by both (``answers``).
+    memo: int = 0
     # Media types taken as they come besides the JSON body (call.raw), and their
     # body limit (JSON keeps ECO2_MAX_BODY_BYTES).
     media: tuple[str, ...] = ()
@@ -35,7 +40,7 @@ class Route:
     summary: str | None = None
     tags: tuple[str, ...] = ()
     params: dict[str, str | None] = field(default_factory=dict)
-    payload: bytes | None = None
+    answers: "Answers | None" = None  # a static or memo route's serialized answers
     # A success response's own headers, built once when the route is added.
     headers: tuple[tuple[str, str], ...] = ()
     _adapter: Any = None
@@ -51,6 +56,43 @@ class Route:
 
             self._adapter = TypeAdapter(self.response)
         return self._adapter
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A success serialized once: its body and its own headers (the ETag among
+    them, hashed once with the body), served as they are to every request that
+    asks for it."""
+
+    payload: bytes
+    headers: tuple[tuple[str, str], ...]
+
+
+class Answers:
+    """A bounded store of a route's answers by key; when full, the least
+    recently used goes. Thread-safe: the server's threads share it."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._kept: OrderedDict[Any, Answer] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Answer | None:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+            return found
+
+    def put(self, key: Any, answer: Answer) -> None:
+        with self._lock:
+            self._kept[key] = answer
+            self._kept.move_to_end(key)
+            if len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._kept)
 
 
 @dataclass
@@ -75,6 +117,11 @@ class Router:
         route.headers = (("Content-Type", "application/json"),) + ((("Cache-Control", route.cache),) if route.cache else ())
         if route.static and (route.params or route.query is not None or route.body is not None or route.auth):
             raise ValueError(f"a static route takes no input and no token: {route.method} {route.path}")
+        if route.memo and (route.body is not None or route.auth or route.static):
+            # Its key is the path and query: a body or a caller would change the answer.
+            raise ValueError(f"a memo route takes no body and no token: {route.method} {route.path}")
+        if route.static or route.memo:
+            route.answers = Answers(route.memo or 1)
         if route.params:
             table = next((t for _, p, t in self._dynamic if p == route.path), None)
             if table is None:

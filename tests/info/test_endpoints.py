@@ -70,6 +70,14 @@ def test_search(info: Client) -> None:
     assert ok(info.get(f"{P}/search", query={"q": "zzqxj"}))["results"] == []
 
 
+def test_a_repeated_search_is_the_same_answer(info: Client) -> None:
+    query = {"q": " 페트병 라벨 ", "limit": 4}
+    first, again = info.get(f"{P}/search", query=query), info.get(f"{P}/search", query=query)
+    assert first.body == again.body and ok(first)["query"] == "페트병 라벨"
+    assert again.headers["Cache-Control"] == "public, max-age=300" and again.headers["ETag"] == first.headers["ETag"]
+    assert again.headers["X-Request-Id"] != first.headers["X-Request-Id"]
+
+
 @pytest.mark.parametrize("q", ['"페트병', "NEAR(pet bottle)", "-캔 AND (pet*", "^캔", "title:캔", "'; --"])
 def test_search_takes_fts5_syntax_as_text(info: Client, q: str) -> None:
     assert isinstance(ok(info.get(f"{P}/search", query={"q": q}))["results"], list)

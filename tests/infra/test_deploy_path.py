@@ -7,7 +7,10 @@ manifests reference.
   function.yaml references is created by the secrets role (an optional one
   when its parameter exists, and documented);
 - PgBouncer, configured by knative/ and that Secret, really serves the
-  functions' DATABASE_URL (a real pgbouncer, when the machine has one);
+  functions' DATABASE_URL, keeps the statements they prepare (psycopg's
+  automatic preparation, on by default) across the server connections it
+  shares among them, and passes the migration Job through (a real PgBouncer
+  >= 1.22, knative/'s 1.24.1 as .ci/pgbouncer builds it, when the machine has one);
 - the overlay built with this deployment's patches carries Terraform's domain,
   VPC range and Kourier node ports, and the ArgoCD Application is
   knative/argocd/application.yaml with those same patches.
@@ -26,14 +29,19 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
 
+from tests.conftest import scratch_database
 from tests.infra.tools import BIN, ROOT, venv_bin
+
+if TYPE_CHECKING:
+    from eco2.db import Database
 
 ANSIBLE = ROOT / "ansible"
 SECRETS_DEFAULTS = ANSIBLE / "roles/secrets/defaults/main.yml"
@@ -62,11 +70,13 @@ def kustomize(directory: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def postgres(pg_server: str) -> dict[str, str]:
-    """The test server as the SSM parameters would name it (the functions' database)."""
+def postgres(pg_server: str) -> Iterator[dict[str, str]]:
+    """The test server as the SSM parameters would name it, with an empty
+    database of its own (the functions', which the migration Job fills)."""
     url = urlsplit(pg_server)
-    return {"host": url.hostname or "127.0.0.1", "port": str(url.port or 5432), "user": url.username or "postgres",
-            "database": url.path.lstrip("/") or "postgres"}
+    with scratch_database(pg_server, "eco2_deploy") as database:
+        yield {"host": url.hostname or "127.0.0.1", "port": str(url.port or 5432),
+               "user": url.username or "postgres", "database": database}
 
 
 @pytest.fixture(scope="module")
@@ -249,13 +259,36 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
+# knative/'s pgbouncer.ini sets max_prepared_statements, which older ones refuse.
+PGBOUNCER_AT_LEAST = (1, 22)
+
+
+def pgbouncer_binary() -> str:
+    """The newest pgbouncer on this machine, if it is recent enough (else skip)."""
+    found = []
+    for path in {shutil.which("pgbouncer"), "/usr/local/bin/pgbouncer", "/usr/sbin/pgbouncer"} - {None}:
+        if path and os.access(path, os.X_OK):
+            out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10).stdout
+            if match := re.match(r"PgBouncer (\d+)\.(\d+)", out):
+                found.append(((int(match.group(1)), int(match.group(2))), path))
+    if not found:
+        pytest.skip("pgbouncer is not installed (.ci/pgbouncer builds knative/'s 1.24.1; .ci/run does as root)")
+    version, path = max(found)
+    if version < PGBOUNCER_AT_LEAST:
+        pytest.skip(f"{path} is PgBouncer {version[0]}.{version[1]}: knative/'s pgbouncer.ini sets "
+                    "max_prepared_statements, which needs 1.22 (.ci/pgbouncer builds knative/'s 1.24.1)")
+    return path
+
+
+def pgbouncer_ini(prod: list[dict[str, Any]]) -> str:
+    return next(d for d in prod if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "pgbouncer")["data"]["pgbouncer.ini"]
+
+
+@pytest.fixture(scope="module")
 def pgbouncer(rendered: dict[str, dict[str, Any]], prod: list[dict[str, Any]]) -> Iterator[int]:
     """A real pgbouncer with knative/'s pgbouncer.ini and the role's eco2-pgbouncer Secret."""
-    binary = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if os.path.exists("/usr/sbin/pgbouncer") else None)
-    if binary is None:
-        pytest.skip("pgbouncer is not installed (apt-get install pgbouncer; .ci/run does as root)")
-    ini = next(d for d in prod if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "pgbouncer")["data"]["pgbouncer.ini"]
+    binary = pgbouncer_binary()
+    ini = pgbouncer_ini(prod)
     # Readable by the unprivileged user pgbouncer drops to when started as root.
     directory = Path(tempfile.mkdtemp(prefix="eco2-pgbouncer-", dir="/tmp"))
     try:
@@ -268,6 +301,10 @@ def pgbouncer(rendered: dict[str, dict[str, Any]], prod: list[dict[str, Any]]) -
         ini = re.sub(r"(?m)^listen_port = .*$", f"listen_port = {port}", ini)
         # The test server has no TLS; RDS and the data node do (require, as in knative/).
         ini = re.sub(r"(?m)^server_tls_sslmode = require$", "server_tls_sslmode = prefer", ini)
+        # Fewer server connections than the tests' clients, so that their
+        # prepared statements meet on shared server connections.
+        ini, pools = re.subn(r"(?m)^default_pool_size = \d+$", "default_pool_size = 2", ini)
+        assert pools == 1
         (directory / "pgbouncer.ini").write_text(ini)
         for path in [directory, *directory.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
@@ -297,21 +334,168 @@ def pgbouncer(rendered: dict[str, dict[str, Any]], prod: list[dict[str, Any]]) -
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def test_pgbouncer_serves_the_functions_database_url(rendered: dict[str, dict[str, Any]], pgbouncer: int) -> None:
+FUNCTIONS_ADDRESS = "pgbouncer.eco2.svc.cluster.local:5432"
+
+
+@pytest.fixture(scope="module")
+def bouncer_url(rendered: dict[str, dict[str, Any]], pgbouncer: int) -> str:
+    """The functions' DATABASE_URL, pointed at the test's pgbouncer."""
+    url = secret_data(rendered["full"], "eco2-database")["url"]
+    assert FUNCTIONS_ADDRESS in url
+    return url.replace(FUNCTIONS_ADDRESS, f"127.0.0.1:{pgbouncer}")
+
+
+@pytest.fixture(scope="module")
+def migrated(bouncer_url: str) -> list[str]:
+    """What the migration Job applies through PgBouncer to the empty database."""
+    from eco2 import migrate
+
+    return migrate.apply(bouncer_url)
+
+
+def test_pgbouncer_serves_the_functions_database_url(bouncer_url: str) -> None:
     import psycopg
 
-    url = secret_data(rendered["full"], "eco2-database")["url"]
-    address = "pgbouncer.eco2.svc.cluster.local:5432"
-    assert address in url
     # SCRAM from the client with the password in the URL, against the userlist
     # the role wrote; then the server address and database from upstream.ini.
-    with psycopg.connect(url.replace(address, f"127.0.0.1:{pgbouncer}"), connect_timeout=10) as conn:
+    with psycopg.connect(bouncer_url, connect_timeout=10) as conn:
         with conn.transaction():
             assert conn.execute("SELECT current_database(), 6 * 7").fetchone()[1] == 42
     with pytest.raises(psycopg.OperationalError):
-        wrong = url.replace("%25@", "x@")  # the password's last character changed
-        assert wrong != url
-        psycopg.connect(wrong.replace(address, f"127.0.0.1:{pgbouncer}"), connect_timeout=10).close()
+        wrong = bouncer_url.replace("%25@", "x@")  # the password's last character changed
+        assert wrong != bouncer_url
+        psycopg.connect(wrong, connect_timeout=10).close()
+
+
+def test_the_migration_job_runs_through_pgbouncer(bouncer_url: str, migrated: list[str]) -> None:
+    """Its advisory lock is transaction-level and its DDL one transaction, so
+    transaction pooling keeps them together; a second run finds nothing to do."""
+    from eco2 import migrate
+
+    assert migrated == [m.version for m in migrate.discover()]
+    assert migrate.apply(bouncer_url) == []
+
+
+def _pods(bouncer_url: str, count: int, **env: str) -> list["Database"]:
+    """``count`` function instances' Database, with the functions' default settings."""
+    from eco2.config import Settings, load
+    from eco2.db import Database
+
+    settings = load(Settings, {"DATABASE_URL": bouncer_url, **env})
+    assert settings.db_prepare_threshold is not None  # on by default: what these tests prove
+    return [Database(settings, f"eco2-pod-{n}") for n in range(count)]
+
+
+def test_prepared_statements_through_pgbouncer(bouncer_url: str, prod: list[dict[str, Any]]) -> None:
+    """16 client connections of 4 instances, on 2 server connections, each run
+    16 statements of their own past the preparation threshold, concurrently,
+    plus a failed transaction per round (psycopg then forgets its statements
+    with DEALLOCATE ALL, which PgBouncer ≥ 1.22 tracks):
+    every answer is the right one. 256 statements in all, more than the server
+    connections keep, so PgBouncer also evicts and prepares again."""
+    import psycopg
+
+    kept = int(re.search(r"(?m)^max_prepared_statements = (\d+)$", pgbouncer_ini(prod)).group(1))
+    pods = _pods(bouncer_url, 4)
+    rounds, per_worker = 8, 16
+
+    def work(worker: int) -> None:
+        db = pods[worker % len(pods)]
+        for round_ in range(rounds):
+            for k in range(per_worker):
+                n = worker * per_worker + k
+                # Two result types, so that a statement run as another's could not pass.
+                if k % 2:
+                    query, expected = f"SELECT 's{n}-' || %s::text", (f"s{n}-{round_}",)
+                else:
+                    query, expected = f"SELECT %s::int * 1000 + {n}", (round_ * 1000 + n,)
+                with db.read() as conn:
+                    assert conn.execute(query, (round_,)).fetchone() == expected
+            with pytest.raises(psycopg.errors.DivisionByZero), db.transaction() as conn:
+                conn.execute("SELECT 1 / %s", (0,))
+
+    try:
+        with ThreadPoolExecutor(16) as workers:
+            list(workers.map(work, range(16)))
+        # A failed transaction's DEALLOCATE ALL also empties its server
+        # connection (PgBouncer prepares again on demand), so look inside one
+        # transaction, on one server connection, past the threshold.
+        with pods[0].transaction() as conn:
+            for _ in range(pods[0].settings.db_prepare_threshold + 2):
+                assert conn.execute("SELECT %s::int", (7,)).fetchone() == (7,)
+            names = [name for (name,) in conn.execute("SELECT name FROM pg_prepared_statements").fetchall()]
+    finally:
+        for db in pods:
+            db.close()
+    # Prepared on the server under PgBouncer's names, not the clients' (psycopg's _pg3_N).
+    assert names and all(name.startswith("PGBOUNCER_") for name in names), names
+    assert len(names) <= kept
+
+
+def test_a_statement_prepared_on_one_server_connection_runs_on_another(bouncer_url: str) -> None:
+    """A client's statement, prepared on one server connection, runs on the
+    other while the first is busy with another client's transaction."""
+    import psycopg
+
+    (db,) = _pods(bouncer_url, 1, ECO2_DB_POOL_MAX="1")
+    query = "SELECT %s::int * 2, pg_backend_pid()"
+    try:
+        for n in range(db.settings.db_prepare_threshold + 2):
+            with db.read() as conn:
+                value, prepared_on = conn.execute(query, (n,)).fetchone()
+            assert value == 2 * n
+        # Two other clients hold both server connections; the one not on
+        # prepared_on lets go of its own.
+        with psycopg.connect(bouncer_url) as first, psycopg.connect(bouncer_url) as second:
+            held = {conn.execute("SELECT pg_backend_pid()").fetchone()[0]: conn for conn in (first, second)}
+            assert prepared_on in held and len(held) == 2
+            next(conn for pid, conn in held.items() if pid != prepared_on).rollback()
+            with db.read() as conn:
+                value, ran_on = conn.execute(query, (21,)).fetchone()
+        assert value == 42 and ran_on != prepared_on
+    finally:
+        db.close()
+
+
+def test_a_prepared_statement_after_the_server_connection_is_recycled(
+    bouncer_url: str, pg_server: str, postgres: dict[str, str]
+) -> None:
+    """PostgreSQL ends PgBouncer's server connections (a failover, a restart):
+    the client's statement, prepared on the old one, runs on a new one."""
+    import psycopg
+
+    (db,) = _pods(bouncer_url, 1, ECO2_DB_POOL_MAX="1")
+    query = "SELECT %s::int + 1, pg_backend_pid()"
+    try:
+        for n in range(10):
+            with db.read() as conn:
+                value, server = conn.execute(query, (n,)).fetchone()
+            assert value == n + 1
+        with psycopg.connect(pg_server, autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT pid, pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()", (postgres["database"],)
+            ).fetchall()
+        assert server in {pid for pid, _ in ended} and all(done for _, done in ended)
+        with db.read() as conn:
+            value, new_server = conn.execute(query, (41,)).fetchone()
+        assert value == 42 and new_server != server
+    finally:
+        db.close()
+
+
+def test_no_statement_selects_every_column() -> None:
+    """A prepared statement's result columns are fixed when it is prepared, and
+    PgBouncer shares one among every client that sends its text: a ``SELECT *``
+    or ``RETURNING *`` prepared before a migration adds a column fails after it
+    ("cached plan must not change result type"). eco2 names its columns."""
+    pattern = re.compile(r"(?i)\b(?:select|returning)\s+(?:distinct\s+)?(?:\w+\.)?\*")
+    found = [
+        f"{path.relative_to(ROOT)}:{path.read_text()[:match.start()].count(chr(10)) + 1}"
+        for path in sorted([*(ROOT / "platform").rglob("*.py"), *(ROOT / "functions").rglob("*.py")])
+        for match in pattern.finditer(path.read_text())
+    ]
+    assert not found, found
 
 
 # -- this deployment's values in the overlay, and the one Application ----------------

@@ -60,27 +60,28 @@ def test_a_connection_the_server_closed_is_replaced_before_use(function_env: dic
         assert conn.info.backend_pid != old
 
 
-def test_prepared_statements_are_off(function_env: dict[str, str]) -> None:
-    """PgBouncer in transaction mode cannot keep server-side prepared statements."""
+def test_prepared_statements_by_default(function_env: dict[str, str]) -> None:
+    """psycopg's automatic preparation is on: a statement run past its threshold
+    (5) is prepared on the server (PgBouncer ≥ 1.22 keeps them: tests/infra)."""
     client = Client(FIXTURE, env=function_env)
-    for _ in range(10):  # past psycopg's default prepare threshold of 5
-        client.get(f"{PREFIX}/db")
+    for _ in range(10):
+        assert client.get(f"{PREFIX}/db").json == {"value": 42}
+    with client.function.db.pool.connection() as conn:
+        assert conn.prepare_threshold == 5
+        (prepared,) = conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()
+    assert prepared >= 1
+
+
+def test_prepared_statements_off(function_env: dict[str, str]) -> None:
+    """ECO2_DB_PREPARE_THRESHOLD=off, for a PgBouncer in transaction mode that
+    cannot keep prepared statements (< 1.22): nothing is prepared."""
+    client = Client(FIXTURE, env={**function_env, "ECO2_DB_PREPARE_THRESHOLD": "off"})
+    for _ in range(10):
+        assert client.get(f"{PREFIX}/db").json == {"value": 42}
     with client.function.db.pool.connection() as conn:
         assert conn.prepare_threshold is None
         (prepared,) = conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()
     assert prepared == 0
-
-
-def test_prepared_statements_when_configured(function_env: dict[str, str]) -> None:
-    """ECO2_DB_PREPARE_THRESHOLD opts in (a direct PostgreSQL, or a PgBouncer
-    with max_prepared_statements): a statement past the threshold is prepared."""
-    client = Client(FIXTURE, env={**function_env, "ECO2_DB_PREPARE_THRESHOLD": "1"})
-    for _ in range(3):
-        assert client.get(f"{PREFIX}/db").json == {"value": 42}
-    with client.function.db.pool.connection() as conn:
-        assert conn.prepare_threshold == 1
-        (prepared,) = conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()
-    assert prepared >= 1
 
 
 def test_redis(function_env: dict[str, str]) -> None:

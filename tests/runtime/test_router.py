@@ -331,6 +331,38 @@ def test_a_static_route_runs_its_handler_once(client: Client) -> None:
     assert len(calls) == 1
 
 
+def test_a_memo_route_keeps_its_last_answers_by_path_and_query(client: Client) -> None:
+    route = next(r for r in client.function.router.routes if r.path == f"{PREFIX}/memo/{{tag}}")
+    calls = route.handler.__globals__["MEMO_CALLS"]
+    calls.clear()
+    first = client.get(f"{PREFIX}/memo/a", query={"limit": 2})
+    assert first.json == [{"id": 0, "name": "a", "qty": 0}, {"id": 1, "name": "a", "qty": 1}]
+    again = client.get(f"{PREFIX}/memo/a", query={"limit": 2})
+    assert again.body == first.body and again.headers["ETag"] == first.headers["ETag"]
+    assert again.headers["Cache-Control"] == "public, max-age=60" and again.headers["X-Request-Id"]
+    assert calls == ["limit=2"]  # answered from the kept answer
+    assert client.get(f"{PREFIX}/memo/a", query={"limit": 2}, headers={"If-None-Match": first.headers["ETag"]}).status == 304
+    assert client.request("HEAD", f"{PREFIX}/memo/a?limit=2").body == b""
+    assert client.get(f"{PREFIX}/memo/b", query={"limit": 2}).json[0]["name"] == "b"  # the path is in the key
+    assert client.get(f"{PREFIX}/memo/a", query={"limit": 3}).status == 200
+    assert calls == ["limit=2", "limit=2", "limit=3"] and len(route.answers) == 2
+    assert client.get(f"{PREFIX}/memo/a", query={"limit": 2}).body == first.body
+    assert calls[-1] == "limit=2" and len(calls) == 4  # bounded: the least recently used answer went
+    for _ in range(2):  # a refusal is never kept: the handler is not reached, nothing is stored
+        assert_problem(client.get(f"{PREFIX}/memo/a", query={"limit": 0}), 422)
+    assert len(calls) == 4 and len(route.answers) == 2
+
+
+def test_a_memo_route_takes_no_body_and_no_token() -> None:
+    from eco2 import Function
+
+    fn = Function("memo-check", "/m")
+    with pytest.raises(ValueError, match="memo route"):
+        fn.post("/x", body=dict, memo=8)(lambda call: None)
+    with pytest.raises(ValueError, match="memo route"):
+        fn.get("/me", auth=True, memo=8)(lambda call: None)
+
+
 def test_a_static_route_takes_no_input() -> None:
     from eco2 import Function
 
