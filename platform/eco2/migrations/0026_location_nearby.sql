@@ -91,7 +91,7 @@ AS $$
          ORDER BY ll_to_earth(s.latitude, s.longitude) <-> ll_to_earth(lat, lon)
          LIMIT page_size + 1
     ), page AS (
-        SELECT * FROM hits ORDER BY key, (s).id LIMIT page_size
+        SELECT s, distance_m, key FROM hits ORDER BY key, (s).id LIMIT page_size
     ), last AS (
         SELECT max(key) AS key FROM page
     )

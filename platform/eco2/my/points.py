@@ -124,7 +124,7 @@ WITH fetched AS (
      WHERE user_id = %(user)s AND (%(before)s::bigint IS NULL OR id < %(before)s)
      ORDER BY id DESC LIMIT %(limit)s + 1
 ), page AS (
-    SELECT * FROM fetched ORDER BY id DESC LIMIT %(limit)s
+    SELECT id, amount, reason, source_id, note, created_at FROM fetched ORDER BY id DESC LIMIT %(limit)s
 )
 SELECT (SELECT coalesce(json_agg(page ORDER BY page.id DESC), '[]')::text FROM page),
        CASE WHEN (SELECT count(*) FROM fetched) > %(limit)s THEN (SELECT min(id) FROM page) END
