@@ -16,6 +16,7 @@ are printed as the last line.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -131,9 +132,9 @@ def timed(
     times, found = [], 0
     for search in searches:
         started = time.perf_counter()
-        rows, _ = sites.nearby(conn, search, at)
+        page, _ = sites.nearby(conn, search, at)
         times.append((time.perf_counter() - started) * 1000)
-        found += len(rows)
+        found += len(json.loads(page))
     return times, found
 
 

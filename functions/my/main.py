@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from eco2 import Call, Function, problems
 from eco2.my import profiles
@@ -71,6 +72,11 @@ class LedgerEntry(BaseModel):
     source_id: str
     note: str | None
     created_at: datetime
+
+
+@cache
+def _ledger() -> TypeAdapter[list[LedgerEntry]]:
+    return TypeAdapter(list[LedgerEntry])
 
 
 class LedgerPage(BaseModel):
@@ -186,9 +192,10 @@ def points_history(call: Call) -> LedgerPage:
 
     after = pagination.decode(call.query.cursor, pagination.bigint)
     with call.db.read() as conn:
-        rows = points.history(conn, call.user.id, after[0] if after else None, call.query.limit + 1)
-    items, cursor = pagination.page(rows, call.query.limit, "id")
-    return LedgerPage(items=items, next_cursor=cursor)
+        items, last = points.history(conn, call.user.id, after[0] if after else None, call.query.limit)
+    # PostgreSQL's JSON, parsed by the model as it is.
+    return LedgerPage(items=_ledger().validate_json(items),
+                      next_cursor=None if last is None else pagination.encode(last))
 
 
 @fn.get("/me/scans", auth=True, query=PageQuery, response=ScanPage)

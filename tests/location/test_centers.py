@@ -49,7 +49,11 @@ def test_sorted_by_distance_as_haversine(location: Client, auth_header: dict) ->
     for center, (distance, _) in zip(body, want):
         assert abs(center["distance_m"] - distance) <= 1
         assert center["distance_km"] == pytest.approx(distance / 1000, abs=0.001)
-        assert center["distance_text"] == sites.distance_text(center["distance_m"])
+        text = center["distance_text"]
+        if center["distance_m"] < 1000:
+            assert text == f"{center['distance_m']}m"
+        else:
+            assert text.endswith("km") and abs(float(text[:-2]) - center["distance_km"]) <= 0.05
     assert "Link" not in result.headers
 
 
@@ -244,3 +248,24 @@ def test_categories_and_zoom_table(location: Client) -> None:
     assert [c["code"] for c in body["pickup_categories"]][-2:] == ["battery", "general"]
     assert len(body["store_categories"]) == 9
     assert body["zoom"][0] == {"zoom": 1, "level": 20, "radius_m": 100, "limit": 200}
+
+
+@pytest.mark.parametrize(
+    ("site_id", "when", "fields"),
+    [
+        (1, "2025-10-07T12:00", (False, True, None, None)),  # a Tuesday, but a public holiday: 휴무
+        (1, "2025-11-25T12:00", (True, False, "11:00", "14:00")),  # the same weekday, no holiday
+        (167, "2025-12-08T11:00", (False, True, None, None)),  # a Monday it skips (1st, 3rd, 5th only)
+    ],
+)
+def test_opening_fields_of_holidays_and_skipped_weeks(location: Client, auth_header: dict, at, site_id: int,
+                                                      when: str, fields: tuple) -> None:
+    """The day's fields come from the holiday's hours on a public holiday, and
+    a weekday the site skips that week is a closed day, in the list and the detail."""
+    at(when)
+    site = next(s for s in sites.dataset() if s["id"] == site_id)
+    listed = location.get(CENTERS, query={"lat": site["latitude"], "lon": site["longitude"], "radius": 100},
+                          headers=auth_header).json
+    detail = location.get(f"{CENTERS}/{site_id}", headers=auth_header).json
+    for center in (next(c for c in listed if c["id"] == site_id), detail):
+        assert (center["is_open"], center["is_holiday"], center["start_time"], center["end_time"]) == fields

@@ -8,7 +8,6 @@ from importlib import resources
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from eco2.location import categories, hours, sites
 
@@ -78,10 +77,27 @@ def test_sync_mirrors_the_dataset(database_url: str, dataset: list[dict]) -> Non
 
 
 def test_queries_walk_the_spatial_index_nearest_first(database_url: str) -> None:
+    """location.nearby's own plan (auto_explain shows the statement inside the
+    function): the index nearest-first, never a sort of the box, with every
+    filter and a keyset."""
+    at = hours.moment(hours.now())
     with psycopg.connect(database_url) as conn:
+        conn.execute("LOAD 'auto_explain'")
         conn.execute("SET LOCAL enable_seqscan = off")  # a small table: show what the planner can use
-        conn.execute("SET LOCAL enable_bitmapscan = off")  # as sites.nearby does
-        search = sites.Nearby(37.45, 126.70, 5000, 20, pickups=["can"], open_now=True, after=(100.0, (1,)))
-        query, params = sites.statement(search, hours.moment(hours.now()))
-        plan = "\n".join(r[0] for r in conn.execute(sql.SQL("EXPLAIN ") + query, params))
-        assert "Index Scan using sites_earth_idx" in plan and "Order By" in plan and "Sort" not in plan
+        for setting in ("log_min_duration = 0", "log_nested_statements = on", "log_level = notice"):
+            conn.execute(f"SET LOCAL auto_explain.{setting}")
+        plans: list[str] = []
+        conn.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
+        conn.execute(
+            "SELECT * FROM location.nearby(37.45, 126.70, 5000, 20, NULL, ARRAY['can'], true, 100.0, ARRAY[1::bigint],"
+            " %s, %s, %s, %s, %s)", (at.public_holiday, at.day, at.occurrence, at.minute, at.cycle_minute))
+        inner = next(plan for plan in plans if "location.sites" in plan)
+        assert "Index Scan using sites_earth_idx" in inner and "Order By" in inner
+        assert "Bitmap" not in inner and "Seq Scan" not in inner
+
+
+@pytest.mark.parametrize(("metres", "text"), [(0, "0m"), (349.6, "350m"), (999.4, "999m"), (999.6, "1.0km"),
+                                               (1234, "1.2km"), (15_050, "15.1km")])
+def test_distance_text(database_url: str, metres: float, text: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT location.distance_text(%s)", (metres,)).fetchone()[0] == text

@@ -1,4 +1,4 @@
-"""Pure rules: opening-hours text, keyword categories, the zoom table, distance text."""
+"""Pure rules: opening-hours text, keyword categories, the zoom table."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from datetime import datetime
 import pytest
 
 from eco2.location import categories, hours, zoom
-from eco2.location.sites import distance_text
 
 SEOUL = hours.SEOUL
 
@@ -105,9 +104,3 @@ def test_zoom_table_is_the_originals() -> None:
     assert [zoom.limit(z) for z in (1, 5, 8, 10, 12, 14)] == [200, 200, 160, 120, 80, 50]
     assert zoom.radius(20) == zoom.radius(14)  # clamped to Kakao's range
     assert len(zoom.table()) == 14
-
-
-@pytest.mark.parametrize(("metres", "text"), [(0, "0m"), (349.6, "350m"), (999.4, "999m"), (999.6, "1.0km"),
-                                               (1234, "1.2km"), (15_050, "15.1km")])
-def test_distance_text(metres: float, text: str) -> None:
-    assert distance_text(metres) == text

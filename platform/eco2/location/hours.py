@@ -154,21 +154,6 @@ def now() -> datetime:
     return datetime.now(SEOUL)
 
 
-def today(hours: dict[str, Any], at: Moment) -> DayHours | None:
-    """The hours that apply on ``at``'s day: the public-holiday hours on a public
-    holiday when known, else the weekday's (closed on an occurrence it skips)."""
-    doc = hours.get(HOLIDAY) if at.public_holiday else None
-    day = DayHours.from_json(doc) if doc else None
-    if day is None or day.intervals is None:
-        doc = hours.get(at.day)
-        if doc is None:
-            return None
-        day = DayHours.from_json(doc)
-        if day.weeks and at.occurrence not in day.weeks:
-            return DayHours(day.text, ())
-    return day
-
-
 @lru_cache(maxsize=1)
 def public_holidays() -> frozenset[str]:
     """ISO dates of Korea's public holidays, shipped in data/locations/holidays.json

@@ -1,4 +1,5 @@
-"""Read side of the scan history (schema ``scan``): my lists it, character analyses it."""
+"""Read side of the scan history (schema ``scan``): my lists it (character's
+analysis reads its per-category counts in its own statement, eco2.character.analysis)."""
 
 from __future__ import annotations
 
@@ -23,22 +24,3 @@ def history(conn: "Connection", user_id: str, after: tuple[datetime, Any] | None
         (user_id, after and after[0], after and after[0], after and after[1], limit),
     )
 
-
-def by_category(conn: "Connection", user_id: str) -> list[dict[str, Any]]:
-    """Per middle (or major) category: scans, correct ones, and the steps
-    missed on the latest incorrect scan."""
-    return db.rows(
-        conn,
-        """SELECT c.category, c.scans, c.correct,
-                  coalesce(last.missing_steps, '{}') AS last_missing_steps
-             FROM (SELECT coalesce(middle_category, major_category) AS category,
-                          count(*) AS scans, count(*) FILTER (WHERE correct) AS correct
-                     FROM scan.scans WHERE user_id = %s GROUP BY 1) c
-             LEFT JOIN LATERAL (
-                   SELECT s.missing_steps FROM scan.scans s
-                    WHERE s.user_id = %s AND NOT s.correct
-                      AND coalesce(s.middle_category, s.major_category) = c.category
-                    ORDER BY s.created_at DESC LIMIT 1) last ON true
-            ORDER BY c.scans DESC, c.category""",
-        (user_id, user_id),
-    )
