@@ -113,6 +113,8 @@ class Categories(BaseModel):
 
 @cache
 def _centers() -> TypeAdapter[list[Center]]:
+    """Checks PostgreSQL's JSON page against the answer's model (built on first
+    use, not at import: a cold start to /healthz does not pay for it)."""
     return TypeAdapter(list[Center])
 
 

@@ -76,6 +76,8 @@ class LedgerEntry(BaseModel):
 
 @cache
 def _ledger() -> TypeAdapter[list[LedgerEntry]]:
+    """Parses PostgreSQL's JSON page of the ledger (built on first use, not at
+    import: a cold start to /healthz does not pay for it)."""
     return TypeAdapter(list[LedgerEntry])
 
 

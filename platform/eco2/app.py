@@ -405,7 +405,7 @@ class Function:
             answer = route.answers.get(key)
             if answer is None:
                 answer = self._answer(call, route, limit)
-                if isinstance(answer, Answer):
+                if isinstance(answer, Answer) and answer.shareable:
                     route.answers.put(key, answer)
         if not isinstance(answer, Answer):
             return answer

@@ -67,6 +67,12 @@ class Answer:
     payload: bytes
     headers: tuple[tuple[str, str], ...]
 
+    @property
+    def shareable(self) -> bool:
+        """Whether it may be served to another request: not when its handler set
+        a cookie (one caller's) or a Vary (it depends on more than path and query)."""
+        return not any(name.lower() in ("set-cookie", "vary") for name, _ in self.headers)
+
 
 class Answers:
     """A bounded store of a route's answers by key; when full, the least

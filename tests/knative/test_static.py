@@ -95,6 +95,20 @@ def test_overlay_builds_with_every_part(name: str) -> None:
     ]
 
 
+def test_the_cluster_runs_the_pgbouncer_the_tests_prove() -> None:
+    """The deploy-path test proves prepared statements through the PgBouncer
+    that .ci/pgbouncer builds; the cluster must run that same release (>= 1.22
+    tracks psycopg's DEALLOCATE ALL), in every overlay."""
+    import re
+
+    built = re.search(r"(?m)^VERSION=([0-9.]+)$", (ROOT / ".ci" / "pgbouncer").read_text()).group(1)
+    assert tuple(map(int, built.split("."))) >= (1, 22)
+    for name in OVERLAYS:
+        pod = find(overlay(name), "Deployment", "pgbouncer")["spec"]["template"]["spec"]
+        (image,) = {c["image"] for c in pod["containers"] if "pgbouncer" in c["image"]}
+        assert image.rsplit(":", 1)[1] == built, (name, image)
+
+
 def test_no_secret_values_in_git() -> None:
     """Secrets are references only: no Secret object anywhere under knative/."""
     for name in OVERLAYS:

@@ -353,6 +353,16 @@ def test_a_memo_route_keeps_its_last_answers_by_path_and_query(client: Client) -
     assert len(calls) == 4 and len(route.answers) == 2
 
 
+def test_a_memo_answer_with_a_cookie_or_a_vary_is_not_kept(client: Client) -> None:
+    route = next(r for r in client.function.router.routes if r.path == f"{PREFIX}/memo-varied")
+    calls = route.handler.__globals__["MEMO_CALLS"]
+    calls.clear()
+    for _ in range(2):
+        reply = client.get(f"{PREFIX}/memo-varied", query={"limit": 1})
+        assert reply.status == 200 and reply.headers["Vary"] == "Accept-Language"
+    assert calls == ["limit=1", "limit=1"] and len(route.answers) == 0
+
+
 def test_a_memo_route_takes_no_body_and_no_token() -> None:
     from eco2 import Function
 

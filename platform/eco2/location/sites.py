@@ -39,6 +39,7 @@ ON CONFLICT (id) DO UPDATE SET
 WHERE (location.sites.*) IS DISTINCT FROM (EXCLUDED.*)
 """
 
+
 def dataset() -> Iterator[dict[str, Any]]:
     text = resources.files("eco2").joinpath(DATASET).read_text(encoding="utf-8")
     return (json.loads(line) for line in text.splitlines() if line.strip())
