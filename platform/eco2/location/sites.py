@@ -101,8 +101,12 @@ _NEARBY = """SELECT sites, more, last_key, last_ids FROM location.nearby(
     %(lat)s, %(lon)s, %(radius)s, %(limit)s, %(stores)s, %(pickups)s, %(open_now)s, %(after_key)s, %(after_ids)s,
     %(holiday)s, %(day)s, %(occurrence)s, %(minute)s, %(cycle_minute)s)"""
 
-_ONE = """SELECT location.summary(s, NULL, %(holiday)s, %(day)s, %(occurrence)s, %(minute)s, %(cycle_minute)s)
-                 AS summary, s.details
+_ONE = """SELECT location.summary(
+                   s.id, s.name, s.source, s.details, s.latitude, s.longitude, s.store_category,
+                   s.pickup_categories, NULL,
+                   location.open_at(s.week_hours, s.holiday_hours, %(holiday)s, %(minute)s, %(cycle_minute)s),
+                   location.day_spans(s.details -> 'hours', %(holiday)s, %(day)s, %(occurrence)s)) AS summary,
+                 s.details
             FROM location.sites s WHERE s.id = %(id)s"""
 
 
