@@ -76,7 +76,12 @@ class Answer:
 
 class Answers:
     """A bounded store of a route's answers by key; when full, the least
-    recently used goes. Thread-safe: the server's threads share it."""
+    recently used goes. Thread-safe: the server's threads share it.
+
+    Written here rather than taken from a library: functools.lru_cache keeps
+    every result of a call, and the runtime must choose what to keep (never a
+    refusal, nor an answer with a cookie); cachetools would be a dependency of
+    every function for these twenty lines."""
 
     def __init__(self, size: int) -> None:
         self._size = size
