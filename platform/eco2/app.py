@@ -82,6 +82,8 @@ class Call:
     raw: bytes | None = None
     # Headers the handler adds to the response the runtime serializes for it.
     headers: dict[str, str] = field(default_factory=dict)
+    # The route being served (its response_adapter() parses a ready-made answer).
+    route: "Route | None" = None
 
     @property
     def settings(self) -> config.Settings:
@@ -396,7 +398,7 @@ class Function:
                 headers={"Allow": ", ".join(match.allowed)},
             )
         route = match.route
-        call.params = match.params
+        call.route, call.params = route, match.params
         if route.answers is None:
             answer = self._answer(call, route, limit)
         else:
