@@ -6,30 +6,41 @@ never reach a log line: callers pass only the fields they mean to publish.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
 import traceback
-from datetime import datetime, timezone
 from typing import Any
 
+from pydantic_core import to_json
+
 _configured = False
-# One encoder for every line: json.dumps builds a new one per call when given
-# any option (ensure_ascii, default).
-_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+# The second a line was written in, and its ISO 8601 text: formatting only the
+# milliseconds of each line is a third of datetime's isoformat. One tuple, so
+# that threads never pair one second with another's text.
+_second: tuple[int, str] = (-1, "")
+
+
+def _timestamp(created: float) -> str:
+    """``created`` as UTC ISO 8601 to the millisecond (2026-12-07T14:05:16.596+00:00)."""
+    global _second
+    # Rounded to the microsecond first, half to even, as datetime.fromtimestamp does.
+    second = int(created)
+    micro = round((created - second) * 1e6)
+    if micro >= 1_000_000:
+        second, micro = second + 1, micro - 1_000_000
+    cached = _second
+    if cached[0] != second:
+        cached = _second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return "%s.%03d+00:00" % (cached[1], micro // 1000)
 
 
 def _json_line(created: float, level: str, logger: str, msg: str, fields: dict[str, Any]) -> str:
-    """The one shape of every eco2 log line."""
-    line = {
-        "ts": datetime.fromtimestamp(created, timezone.utc).isoformat(timespec="milliseconds"),
-        "level": level,
-        "logger": logger,
-        "msg": msg,
-        **fields,
-    }
-    return _encode(line)
+    """The one shape of every eco2 log line. pydantic-core writes its JSON (a
+    quarter of the json module's time for a request line); anything it cannot
+    write natively is written as its ``str()``."""
+    line = {"ts": _timestamp(created), "level": level, "logger": logger, "msg": msg, **fields}
+    return to_json(line, fallback=str).decode()
 
 
 class JsonFormatter(logging.Formatter):

@@ -199,7 +199,7 @@ def test_one_log_line_per_request(client: Client, capfd: pytest.CaptureFixture) 
 def test_cold_start_flag_only_on_first_request(capfd: pytest.CaptureFixture) -> None:
     fresh = Client(FIXTURE, env={"ECO2_ENV": "test"})
     out = capfd.readouterr().out
-    start = [json.loads(line) for line in out.splitlines() if '"msg": "start"' in line]
+    start = [d for d in (json.loads(line) for line in out.splitlines() if line.startswith("{")) if d["msg"] == "start"]
     assert start and {"import_ms", "init_ms"} <= set(start[-1])
     fresh.get("/healthz")
     fresh.get("/healthz")
