@@ -4,7 +4,8 @@
 - :mod:`bench.machine`: the machine's description, pinning to CPUs;
 - :mod:`bench.stack`: the embedded PostgreSQL and Redis of a run, the functions' environment;
 - :mod:`bench.server`: a function's server process, requests to it, the measured routes;
-- :mod:`bench.users`: bench users with history, and spare refresh tokens.
+- :mod:`bench.users`: bench users with history, and spare refresh tokens;
+- :mod:`bench.instructions`: warm instructions per request under callgrind (not in `make bench`).
 """
 
 import sys

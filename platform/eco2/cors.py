@@ -26,20 +26,28 @@ def is_preflight(request: Request) -> bool:
 
 
 def preflight(request: Request, allowed: list[str], methods: tuple[str, ...]) -> Response:
-    """The answer to a preflight: 204, with permissions only for an allowed origin."""
+    """The answer to a preflight: 204, with permissions only for an allowed
+    origin (the origin's own headers come from :func:`decorate`, as on every answer)."""
     response = Response(status=204)
     if request.headers.get("Origin") in allowed:
         response.headers["Access-Control-Allow-Methods"] = ", ".join(methods)
         response.headers["Access-Control-Allow-Headers"] = ALLOW_HEADERS
         response.headers["Access-Control-Max-Age"] = MAX_AGE
-    decorate(request, response, allowed)
     return response
 
 
 def decorate(request: Request, response: Response, allowed: list[str]) -> None:
-    origin = request.headers.get("Origin")
-    response.vary.add("Origin")
+    """Vary and, for an allowed origin, its permissions: on every answer, once
+    (eco2.app's ``handle``), a preflight's too."""
+    origin = request.environ.get("HTTP_ORIGIN")
+    # Appended, not set: nothing else sets these, and werkzeug's ``vary.add``
+    # parses the header into a set and writes it back (4 µs a request), which
+    # only an answer with a Vary of its own needs.
+    if response.headers.getlist("Vary"):
+        response.vary.add("Origin")
+    else:
+        response.headers.add("Vary", "Origin")
     if origin and origin in allowed:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Credentials"] = "true"
-        response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+        response.headers.extend((("Access-Control-Allow-Origin", origin),
+                                 ("Access-Control-Allow-Credentials", "true"),
+                                 ("Access-Control-Expose-Headers", EXPOSE_HEADERS)))

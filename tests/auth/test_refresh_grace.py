@@ -10,6 +10,7 @@ after the window, or once the family has rotated on, it revokes the family.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -127,5 +128,6 @@ def test_refusals_say_the_same_and_the_log_says_why(auth: Client, session: dict,
     assert all(b == {**bodies[0], "instance": b.get("instance")} for b in bodies), bodies
     assert bodies[0]["type"].endswith("refresh-refused")
     log = capsys.readouterr().out
-    reasons = [line.split('"reason": "')[1].split('"')[0] for line in log.splitlines() if '"refresh refused"' in line]
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    reasons = [line["reason"] for line in lines if line["msg"] == "refresh refused"]
     assert reasons == ["unknown", "reuse", "revoked"]

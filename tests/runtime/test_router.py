@@ -240,6 +240,10 @@ def test_cors_for_an_allowed_origin(cors_client: Client) -> None:
     assert "Origin" in result.headers["Vary"]
     local = cors_client.get("/healthz", headers={"Origin": "http://localhost:5173"})
     assert local.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
+    for answer in (result, local):  # each once: a browser refuses "origin, origin"
+        assert answer.headers.getlist("Access-Control-Allow-Origin") == [answer.headers["Access-Control-Allow-Origin"]]
+        assert answer.headers.getlist("Access-Control-Allow-Credentials") == ["true"]
+        assert answer.headers.getlist("Vary") == ["Origin"]
 
 
 def test_cors_refuses_other_origins(cors_client: Client) -> None:
@@ -255,6 +259,8 @@ def test_cors_preflight(cors_client: Client) -> None:
     assert result.status == 204
     assert "POST" in result.headers["Access-Control-Allow-Methods"]
     assert "Content-Type" in result.headers["Access-Control-Allow-Headers"]
+    assert result.headers.getlist("Access-Control-Allow-Origin") == ["https://app.eco2.test"]
+    assert result.headers.getlist("Vary") == ["Origin"]
     other = cors_client.request("OPTIONS", f"{PREFIX}/items", headers={**headers, "Origin": "https://evil.example"})
     assert "Access-Control-Allow-Methods" not in other.headers
     # a plain OPTIONS (no preflight) is still a 405
