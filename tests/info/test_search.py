@@ -9,7 +9,7 @@ import pytest
 
 from eco2 import knowledge
 from eco2.knowledge import index
-from eco2.knowledge.tokens import tokens
+from eco2.knowledge.tokens import subjects, tokens
 
 EVAL = json.loads((Path(__file__).parent / "search_eval.json").read_text(encoding="utf-8"))["queries"]
 PRECISION_FLOOR = 0.95  # bench/info_search.py reports the figure; this only guards against regressions
@@ -32,6 +32,10 @@ def test_the_evaluation_set() -> None:
         ("피자 박스", "paper"), ("피자박스", "paper"),  # spacing either way
         ("페트병라벨", "vinyl"),  # a compound of two words: the label itself goes to 비닐류
         ("투명페트병은 어떻게 버리나요", "clear_pet"),  # particles and endings
+        # The thing named, without the question, earns a name's exact bonus:
+        # "페트병" is clear PET's own synonym, so 유색 페트병 no longer comes first.
+        ("페트병 어떻게 버려요?", "clear_pet"), ("페트병은 어떻게 버리나요?", "clear_pet"),
+        ("건전지는요?", "battery"),
         ("건전지", "battery"),
         ("스팸캔", "metal"),  # an unseen compound still meets its head noun, 캔
         ("pet bottle", "clear_pet"), ("PET Bottles", "clear_pet"), ("batteries", "battery"),
@@ -55,6 +59,14 @@ def test_limit_and_nothing_found() -> None:
     assert knowledge.search("?!", 10) == []
     assert knowledge.search("zzqxj", 10) == []
     assert knowledge.search("캔", 0) == []
+
+
+def test_subjects() -> None:
+    assert subjects("페트병 어떻게 버려요?") == {"페트병"}
+    assert subjects("페트병은 어떻게 버리나요?") == {"페트병은", "페트병"}
+    assert subjects("건전지는요~") == {"건전지는요", "건전지는", "건전지"}
+    assert subjects("종이") == {"종이", "종"}  # the name as typed stays among them
+    assert subjects("어떻게 버려요?") == frozenset()
 
 
 def test_tokens() -> None:

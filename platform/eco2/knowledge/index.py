@@ -4,8 +4,9 @@ Every category, item and FAQ entry is one row of an in-memory FTS5 table with
 two columns: ``title`` (names and synonyms, or the FAQ question) and ``body``
 (guide text, item note, FAQ answer). FTS5 ranks with its built-in ``bm25()``,
 the title column weighing three times the body. A document whose name or
-synonym is exactly the query gets a bonus, so that "건전지" ranks the battery
-guide above a FAQ that mentions it.
+synonym is exactly what the query names (:func:`~eco2.knowledge.tokens.subjects`)
+gets a bonus, so that "건전지" ranks the battery guide above a FAQ that
+mentions it, and "페트병 어떻게 버려요?" clear PET (synonym 페트병) above 유색 페트병.
 
 Why FTS5: it is BM25 in C inside the standard library's sqlite3, so search
 ships nothing. bm25s, used before, brought numpy: 57.6 MB of info's image and
@@ -34,7 +35,7 @@ from typing import Iterator, Literal
 
 from eco2.knowledge.base import KnowledgeBase, load
 from eco2.knowledge.model import Category
-from eco2.knowledge.tokens import normalize, tokens
+from eco2.knowledge.tokens import normalize, subjects, tokens
 
 Kind = Literal["category", "item", "faq"]
 # bm25() column weights. Swept on tests/info/search_eval.json: title at 2–3×
@@ -85,7 +86,8 @@ def _documents(kb: KnowledgeBase) -> Iterator[tuple[_Doc, list[str], list[str]]]
         doc = _Doc("item", i.id, i.name, i.category, frozenset(map(_compact, names)))
         yield doc, _all(names), _all([i.note or ""], joined=False)
     for f in kb.faq:
-        doc = _Doc("faq", f.id, f.question, f.goes_to or f.category, frozenset())
+        # A question's name is the thing it asks about ("치킨 뼈는 어디에 버리나요?": 치킨뼈).
+        doc = _Doc("faq", f.id, f.question, f.goes_to or f.category, subjects(f.question))
         yield doc, tokens(f.question), tokens(f.answer, joined=False)
 
 
@@ -122,10 +124,12 @@ class Index:
         toks = tokens(query)
         if not toks or limit < 1:
             return []
-        return list(self._ranked(tuple(toks), _compact(query), limit))
+        return list(self._ranked(tuple(toks), subjects(query) | {_compact(query)}, limit))
 
-    def _rank(self, toks: tuple[str, ...], exact: str, limit: int) -> tuple[Hit, ...]:
-        """The hits for a normalized query: its tokens, and its compact form for exact names."""
+    def _rank(self, toks: tuple[str, ...], exact: frozenset[str], limit: int) -> tuple[Hit, ...]:
+        """The hits for a normalized query: its tokens, and the compact forms
+        that earn a name's exact bonus (the query as typed, and the thing it
+        names without its question: "페트병 어떻게 버려요?" is 페트병)."""
         match = " OR ".join(map(_quoted, toks))
         with self._lock:
             # bm25() is lower for better matches; negated, it is the usual score.
@@ -138,7 +142,7 @@ class Index:
         ranked = []
         for rowid, score in rows:
             doc = self.docs[rowid]
-            if exact in doc.names:
+            if not exact.isdisjoint(doc.names):
                 score += EXACT_BONUS * best
             ranked.append((score, doc))
         # Ties: categories before items before FAQ, then by id, so results are stable.

@@ -33,6 +33,28 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
+# What may close a question: "페트병 어떻게 버려요?", "건전지는요~".
+_CLOSING = "?!.~ "
+
+
+def subjects(text: str) -> frozenset[str]:
+    """The thing a query names, compact, as a name would be matched exactly:
+    its words without the asking ones ("어떻게", "버려요") and without the
+    closing punctuation, with and without up to two particle letters on its
+    last word ("건전지는요"). "페트병은 어떻게 버리나요?" gives {"페트병은",
+    "페트병"}; a query that is all asking words gives nothing. Extra forms only
+    add candidates for the bonus: the form as typed is always among them."""
+    words = [w for w in normalize(text).rstrip(_CLOSING).split() if not _ASKING.fullmatch(w)]
+    if not words:
+        return frozenset()
+    forms = ["".join(words)]
+    last = words[-1]
+    while len(forms) < 3 and len(last) > 1 and last[-1] in _NOT_HEAD:
+        last = last[:-1]
+        forms.append(forms[-1][:-1])
+    return frozenset(forms)
+
+
 def _ngrams(text: str) -> list[str]:
     if len(text) == 1:
         return [text]
