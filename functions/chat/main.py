@@ -110,7 +110,8 @@ def send_message(call: Call) -> Any:
     settings: ChatSettings = call.settings  # type: ignore[assignment]
     ratelimit.hit(call.redis, "chat", call.user.id, settings.rate_limit)
     body: Message = call.body
-    ask = conversation.Ask(call.user.id, body.message, body.session_id, body.temperature, _photo(call, body))
+    ask = conversation.Ask(call.user.id, body.message, body.session_id, body.temperature, _photo(call, body),
+                           issued_at=call.user.iat)
     if sse.wanted(call.request):
         return sse.stream(call, conversation.stream(call.redis, settings, ask))
     return conversation.answer(call.redis, settings, ask)

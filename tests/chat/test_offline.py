@@ -140,6 +140,32 @@ def test_deleting_the_account_erases_its_sessions(chat: Client, chat_env, user) 
     assert not redis.exists(kv.chat_sessions(user_id))
 
 
+def test_an_answer_finished_after_the_account_is_deleted_saves_nothing(chat: Client, user) -> None:
+    """The token was checked, then the account was deleted (its tokens revoked,
+    its sessions erased) while the answer was on its way: the turn is not
+    written, so no session outlives the account, and the caller gets a 401."""
+    import jwt
+
+    from eco2 import tokens
+    from eco2.chat import conversation
+    from eco2.problems import Problem
+
+    user_id, token = user
+    iat = jwt.decode(token, options={"verify_signature": False})["iat"]
+    redis, settings = chat.function.redis, chat.function.settings
+    tokens.revoke_all(redis, user_id, settings)  # what my's DELETE /me does first
+    for answer in (conversation.answer, lambda *a: list(conversation.stream(*a))):
+        with pytest.raises(Problem) as refused:
+            answer(redis, settings, conversation.Ask(user_id, "캔", "after-delete", issued_at=iat))
+        assert refused.value.status == 401
+    assert not redis.exists(kv.chat_session(user_id, "after-delete"))
+    assert not redis.exists(kv.chat_sessions(user_id))
+    # A token issued after the mark (a later sign-in) saves as before.
+    mark = int(redis.get(kv.user_revoked_before(user_id)))
+    record = conversation.answer(redis, settings, conversation.Ask(user_id, "캔", "later", issued_at=mark + 1))
+    assert redis.exists(kv.chat_session(user_id, "later")) and record["session_id"] == "later"
+
+
 def test_the_session_index_forgets_expired_sessions(chat: Client, user, monkeypatch) -> None:
     """A user who keeps chatting keeps the index alive: it must not keep every id it ever held."""
     from eco2.chat import sessions

@@ -27,7 +27,7 @@ from eco2 import logs
 from eco2.chat import client, offline, prompt, sessions
 from eco2.chat.grounding import Grounding, Photo, retrieve
 from eco2.chat.settings import ChatSettings
-from eco2.problems import Problem
+from eco2.problems import Problem, unauthorized
 
 WITHHELD = "그 내용은 알려 드릴 수 없어요. 분리배출에 관해 궁금한 것을 물어봐 주세요."
 RETRY_AFTER = 5  # seconds, for a stream that broke off
@@ -42,6 +42,9 @@ class Ask:
     session_id: str | None = None
     temperature: float | None = None
     photo: Photo | None = None
+    # The asking token's iat: the turn is not saved once the user's tokens up
+    # to it were revoked (an account deleted while the answer was on its way).
+    issued_at: int | None = None
 
 
 @dataclass
@@ -98,8 +101,11 @@ class _Turn:
 
     def save(self, redis: Any, record: dict[str, Any]) -> dict[str, Any]:
         kept = {k: record[k] for k in ("message_id", "user_answer", "sources", "model", "photo")}
-        sessions.append(redis, self.ask.user_id, self.session_id, {"message": self.ask.message, **kept},
-                        keep=self.settings.history_turns, ttl=self.settings.session_ttl_seconds)
+        saved = sessions.append(redis, self.ask.user_id, self.session_id, {"message": self.ask.message, **kept},
+                                keep=self.settings.history_turns, ttl=self.settings.session_ttl_seconds,
+                                issued_at=self.ask.issued_at)
+        if not saved:
+            raise unauthorized("The token has been revoked.")
         return record
 
 

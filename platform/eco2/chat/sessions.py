@@ -10,6 +10,12 @@ by when each expires, so that deleting the account erases them
 (:func:`erase_user`) without scanning the keyspace. Each message drops the ids
 that have expired since: the index holds the live sessions only, even for a
 user who never stops chatting (and so never lets the index expire).
+
+Deleting an account revokes the user's tokens, then erases the sessions. A
+message whose token was checked before the revocation may finish after the
+erasure (a streamed answer takes seconds): :func:`append` writes nothing
+for a token issued before the user's revoked-before mark, checked in the same
+Redis transaction as the write (``WATCH``), so no turn outlives the account.
 """
 
 from __future__ import annotations
@@ -48,18 +54,32 @@ def records(redis: Any, user_id: str, session_id: str) -> list[dict[str, Any]]:
     return [json.loads(raw) for raw in redis.lrange(kv.chat_session(user_id, session_id), 0, -1)]
 
 
-def append(redis: Any, user_id: str, session_id: str, record: dict[str, Any], *, keep: int, ttl: int) -> None:
-    """Add one turn, keep the last ``keep`` and restart the session's lifetime, at once."""
+def append(redis: Any, user_id: str, session_id: str, record: dict[str, Any], *, keep: int, ttl: int,
+           issued_at: int | None = None) -> bool:
+    """Add one turn, keep the last ``keep`` and restart the session's lifetime,
+    at once. With ``issued_at`` (the asking token's ``iat``), nothing is written
+    once the user's tokens up to it were revoked (account deletion): False."""
     key, index = kv.chat_session(user_id, session_id), kv.chat_sessions(user_id)
+    revoked = kv.user_revoked_before(user_id)
     now = time.time()
-    with redis.pipeline(transaction=True) as pipe:
-        pipe.rpush(key, json.dumps({**record, "at": int(now)}, ensure_ascii=False))
+    line = json.dumps({**record, "at": int(now)}, ensure_ascii=False)
+
+    def write(pipe: Any) -> bool:
+        # redis-py's transaction(): the revoked-before key is WATCHed, so a
+        # revocation between this read and EXEC aborts the write and it runs again.
+        mark = pipe.get(revoked) if issued_at is not None else None
+        if mark is not None and issued_at is not None and issued_at <= int(mark):
+            return False
+        pipe.multi()
+        pipe.rpush(key, line)
         pipe.ltrim(key, -keep, -1)
         pipe.expire(key, ttl)
         pipe.zadd(index, {session_id: now + ttl})
         pipe.zremrangebyscore(index, "-inf", now)
         pipe.expire(index, ttl)
-        pipe.execute()
+        return True
+
+    return bool(redis.transaction(write, revoked, value_from_callable=True))
 
 
 def expires_in(redis: Any, user_id: str, session_id: str) -> int:
@@ -77,7 +97,14 @@ def delete(redis: Any, user_id: str, session_id: str) -> bool:
 
 
 def erase_user(redis: Any, user_id: str) -> None:
-    """Every session of ``user_id``: account deletion calls this."""
+    """Every session of ``user_id``: account deletion calls this, after revoking
+    the user's tokens. The index is WATCHed: a turn added while the ids are
+    read makes the deletion run again with it."""
     index = kv.chat_sessions(user_id)
-    ids = [i.decode() if isinstance(i, bytes) else i for i in redis.zrange(index, 0, -1)]
-    redis.delete(index, *(kv.chat_session(user_id, i) for i in ids))
+
+    def erase(pipe: Any) -> None:
+        ids = [i.decode() if isinstance(i, bytes) else i for i in pipe.zrange(index, 0, -1)]
+        pipe.multi()
+        pipe.delete(index, *(kv.chat_session(user_id, i) for i in ids))
+
+    redis.transaction(erase, index)
