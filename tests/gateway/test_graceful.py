@@ -7,6 +7,7 @@ that arrives meanwhile is held and answered by the next process."""
 from __future__ import annotations
 
 import http.client
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -68,3 +69,28 @@ def test_a_request_in_flight_finishes_when_the_gateway_stops_its_process(start_g
     eventually(lambda: reaped(old["pid"]))
     now = gw.function("lab")
     assert now["state"] == "warm" and now["pid"] != old["pid"] and now["starts"] == 2
+
+
+def test_a_request_in_flight_finishes_when_the_gateway_itself_stops(start_gateway, tmp_path):
+    """Ctrl-C: the gateway stops taking requests, lets those in flight finish
+    (as long as the functions' grace period, not a second), then stops the
+    functions."""
+    gw = start_gateway(root=FIXTURES, stop_grace=None)
+    gate = tmp_path / "gate"
+    conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=30)
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            conn.request("GET", f"/api/v1/lab/stream?gate={gate}")
+            response = conn.getresponse()
+            assert response.readline() == b"data: first\n"  # in flight from here on
+            pid = gw.function("lab")["pid"]
+            stopping = pool.submit(gw.stop)
+            eventually(lambda: refused(gw.port), timeout=5)  # no new requests...
+            time.sleep(3)  # ...and past the second aiohttp gave before
+            assert alive(pid) and not stopping.done()
+            gate.touch()
+            assert response.read() == b"\ndata: second\n\n"  # the whole reply
+        finally:
+            conn.close()
+        stopping.result(45)
+    eventually(lambda: reaped(pid))

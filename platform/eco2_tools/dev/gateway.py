@@ -138,7 +138,10 @@ class Gateway:
         self._runner = web.AppRunner(
             self.app,
             access_log=None,
-            shutdown_timeout=1.0,
+            # At Ctrl-C, requests in flight get as long to finish as the
+            # functions would give them (their grace period), as a pod's do;
+            # with none in flight the gateway stops at once.
+            shutdown_timeout=max((fn.stop_grace for fn in self.functions.values()), default=1.0),
             # A client that hangs up cancels its request, which closes the upstream
             # connection too: an abandoned event stream must not stay in flight.
             handler_cancellation=True,
