@@ -153,6 +153,15 @@ def me(call: Call) -> Profile:
         return _profile(conn, call.user.id)
 
 
+# The released app's splash screen asks /api/v1/users/me (plural), which the
+# original never served: its signed-in users were sent to login. The same
+# profile here; function.yaml's aliases route /api/v1/users to my.
+@fn.get("/api/v1/users/me", absolute=True, auth=True, response=Profile)
+def me_for_the_splash(call: Call) -> Profile:
+    """The profile, at the path the released app's splash screen asks."""
+    return me(call)
+
+
 @fn.patch("/me", auth=True, body=ProfilePatch, response=Profile)
 def edit(call: Call) -> Profile:
     """Change the nickname and/or phone number."""

@@ -24,6 +24,11 @@ class FunctionSpec:
     spec: dict[str, Any]
 
     @property
+    def prefixes(self) -> tuple[str, ...]:
+        """The prefix, then the aliases: every path prefix the function answers under."""
+        return (self.prefix, *self.spec.get("aliases", ()))
+
+    @property
     def source(self) -> Path:
         return self.directory / self.spec["entry"]["source"]
 

@@ -45,6 +45,10 @@ def test_the_eight_functions_exist() -> None:
 def test_prefix_matches_function_yaml(spec: FunctionSpec, client: Client) -> None:
     assert client.function.name == spec.name
     assert client.function.prefix == spec.prefix
+    # Each alias the gateway routes here is one main.py serves (absolute routes).
+    paths = [route.path for route in client.function.router.routes]
+    for alias in spec.prefixes[1:]:
+        assert any(p.startswith(alias + "/") for p in paths), f"{spec.name} serves nothing under {alias}"
 
 
 def test_main_is_thin(spec: FunctionSpec) -> None:

@@ -21,6 +21,14 @@ from .app import App
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 
+def test_the_splash_screens_profile_path(signed_in: App) -> None:
+    """Splash.tsx asks /api/v1/users/me (plural) and goes home only when the
+    answer has ``username``; the original answered 404 there."""
+    me = signed_in.call("GET", "/api/v1/users/me")
+    assert me.status_code == 200 and me.json()["username"] == "홍길동"
+    assert me.json() == signed_in.call("GET", "/api/v1/user/me").json()
+
+
 def test_profile(signed_in: App) -> None:
     me = signed_in.call("GET", "/api/v1/user/me")
     assert me.status_code == 200

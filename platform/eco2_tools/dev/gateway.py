@@ -85,8 +85,9 @@ class Gateway:
                 ready_timeout=ready_timeout,
                 stop_grace=stop_grace,
             )
-        # Longest prefix first, so that a nested prefix wins over its parent.
-        self._by_prefix = sorted(self.functions.values(), key=lambda f: len(f.prefix), reverse=True)
+        # Every prefix and alias, longest first, so that a nested prefix wins over its parent.
+        self._by_prefix = sorted(((p, fn) for fn in self.functions.values() for p in fn.spec.prefixes),
+                                 key=lambda pair: len(pair[0]), reverse=True)
         self.allowed_hosts = LOOPBACK_HOSTS | {host.strip().lower().rstrip(".") for host in allowed_hosts}
         self.app = web.Application(middlewares=[self._guard])
         self.app.router.add_route("*", "/{path:.*}", self._dispatch)
@@ -242,8 +243,8 @@ class Gateway:
             return await self._forward(request, fn)
         if request.path == "/_eco2" or request.path.startswith("/_eco2/"):
             return self._page(request)
-        for fn in self._by_prefix:
-            if request.path == fn.prefix or request.path.startswith(fn.prefix + "/"):
+        for prefix, fn in self._by_prefix:
+            if request.path == prefix or request.path.startswith(prefix + "/"):
                 return await self._forward(request, fn)
         routes = ", ".join(fn.prefix for fn in self.functions.values())
         problem = no_route(request.path, f"No function serves {request.path}. Prefixes: {routes}; "
