@@ -34,16 +34,22 @@ def test_functions_run_as_the_image_runs_them(start_gateway):
     assert function_children("/lab/") == [gw.function("lab")["pid"]]
 
 
+def _in_flight(port: int, gate) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    """lab's stream, its first event read: in flight until ``gate`` exists."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", f"/api/v1/lab/stream?gate={gate}")
+    response = conn.getresponse()
+    assert response.status == 200
+    assert response.readline() == b"data: first\n"
+    return conn, response
+
+
 def test_a_request_in_flight_finishes_when_the_gateway_stops_its_process(start_gateway, tmp_path):
     gw = start_gateway(root=FIXTURES, stop_grace=None)
     gate = tmp_path / "gate"
-    conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=30)
+    conn, response = _in_flight(gw.port, gate)
     with ThreadPoolExecutor(2) as pool:
         try:
-            conn.request("GET", f"/api/v1/lab/stream?gate={gate}")
-            response = conn.getresponse()
-            assert response.status == 200
-            assert response.readline() == b"data: first\n"  # in flight from here on
             old = gw.function("lab")
             fn = gw.gateway.functions["lab"]
 
@@ -77,12 +83,9 @@ def test_a_request_in_flight_finishes_when_the_gateway_itself_stops(start_gatewa
     functions."""
     gw = start_gateway(root=FIXTURES, stop_grace=None)
     gate = tmp_path / "gate"
-    conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=30)
+    conn, response = _in_flight(gw.port, gate)
     with ThreadPoolExecutor(1) as pool:
         try:
-            conn.request("GET", f"/api/v1/lab/stream?gate={gate}")
-            response = conn.getresponse()
-            assert response.readline() == b"data: first\n"  # in flight from here on
             pid = gw.function("lab")["pid"]
             stopping = pool.submit(gw.stop)
             eventually(lambda: refused(gw.port), timeout=5)  # no new requests...
