@@ -67,8 +67,7 @@ def append(redis: Any, user_id: str, session_id: str, record: dict[str, Any], *,
     def write(pipe: Any) -> bool:
         # redis-py's transaction(): the revoked-before key is WATCHed, so a
         # revocation between this read and EXEC aborts the write and it runs again.
-        mark = pipe.get(revoked) if issued_at is not None else None
-        if mark is not None and issued_at is not None and issued_at <= int(mark):
+        if issued_at is not None and (mark := pipe.get(revoked)) is not None and issued_at <= int(mark):
             return False
         pipe.multi()
         pipe.rpush(key, line)

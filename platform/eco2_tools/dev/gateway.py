@@ -246,7 +246,7 @@ class Gateway:
         for prefix, fn in self._by_prefix:
             if request.path == prefix or request.path.startswith(prefix + "/"):
                 return await self._forward(request, fn)
-        routes = ", ".join(fn.prefix for fn in self.functions.values())
+        routes = ", ".join(p for fn in self.functions.values() for p in fn.spec.prefixes)
         problem = no_route(request.path, f"No function serves {request.path}. Prefixes: {routes}; "
                                          "or use a <function>.localhost host.")
         return _problem_response(problem, request)
