@@ -46,6 +46,7 @@ module "ingress" {
   name                    = local.prefix
   domain                  = var.domain
   api_domain              = local.api_domain
+  api_routes              = local.api_routes # api_routes.tf.json, rendered by `eco2 render`
   vpc_id                  = module.network.vpc_id
   public_subnet_ids       = module.network.public_subnet_ids
   alb_security_group_id   = module.security.alb_security_group_id

@@ -8,8 +8,13 @@ output "api_domain" {
   value       = local.api_domain
 }
 
+output "api_base_url" {
+  description = "The single base URL (the app's VITE_API_BASE_URL): routed by path to each function's host."
+  value       = "https://${local.api_domain}"
+}
+
 output "alb_dns_name" {
-  description = "DNS name of the ALB (the wildcard record's alias target)."
+  description = "DNS name of the ALB (the alias target of api_domain and its wildcard)."
   value       = module.ingress.alb_dns_name
 }
 
@@ -79,6 +84,7 @@ output "ansible_vars" {
     eco2_ssm_prefix              = local.ssm_prefix
     eco2_domain                  = var.domain
     eco2_api_domain              = local.api_domain
+    eco2_app_origins             = var.app_origins
     eco2_data_mode               = var.data_mode
     eco2_data_volume_id          = module.data.data_volume_id
     eco2_control_plane_ip        = module.cluster.control_plane_private_ip

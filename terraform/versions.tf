@@ -4,8 +4,9 @@ terraform {
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = "~> 5.80"
+      source = "hashicorp/aws"
+      # 6.19: listener-rule transforms (the Host rewrite of the api_domain's path rules).
+      version = "~> 6.19"
     }
     random = {
       source  = "hashicorp/random"

@@ -16,7 +16,7 @@ import click
 
 
 @click.command()
-@click.option("--check", is_flag=True, help="Change nothing; exit 1 if knative/services/ is stale.")
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if a rendered file is stale.")
 @click.option(
     "--digest",
     "digests",
@@ -25,7 +25,7 @@ import click
     help="Pin NAME's image to this digest in knative/images.yaml first (repeatable).",
 )
 def render(check: bool, digests: tuple[str, ...]) -> None:
-    """Write knative/services/ (Knative Services, migration Job) from every function.yaml."""
+    """Write knative/services/ (Knative Services, migration Job) and terraform/api_routes.tf.json from every function.yaml."""
     from eco2_tools import render as rendering
     from eco2_tools.functions import repo_root
 

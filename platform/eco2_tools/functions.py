@@ -81,7 +81,7 @@ def _inconsistencies(spec: dict[str, Any]) -> list[str]:
         if spec.get(key, 0) > timeout:
             problems.append(f"{key} is above timeoutSeconds ({timeout})")
     names = [s["env"] for s in spec.get("secrets", []) + spec.get("secretFiles", [])]
-    names += list(spec.get("env", {}))
+    names += list(spec.get("env", {})) + spec.get("settings", [])
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         problems.append(f"variables set twice: {', '.join(repeated)}")

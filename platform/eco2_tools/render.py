@@ -3,7 +3,9 @@
 The output is committed, and a test fails when it differs from a fresh render,
 so the YAML in git is always what function.yaml says. Besides the Services it
 writes the migration Job (the same image settings, so a digest pin reaches it
-too) and the kustomization that lists them all.
+too), the kustomization that lists them all, and terraform/api_routes.tf.json:
+every path prefix (aliases included) and the function that owns it, which the
+ALB's single-host path rules are built from (terraform/modules/ingress).
 
 Images come from knative/images.yaml: ``<registry>/eco2-<name>@<digest>`` when
 a digest is recorded there (CD writes it with ``eco2 render --digest``), else
@@ -27,7 +29,12 @@ PORT = 8080
 # A service account without an API token (knative/base/app/serviceaccount.yaml):
 # Knative's pod spec cannot turn automounting off, the account can.
 SERVICE_ACCOUNT = "eco2-function"
+# This deployment's public settings (knative/base/app/settings.yaml; the
+# overlay's patches fill in the values): what function.yaml's `settings` name.
+SETTINGS = "eco2-settings"
 MIGRATE = "migrate"
+ROUTES = Path("terraform") / "api_routes.tf.json"
+FIRST_RULE = 100  # the ALB's listener-rule priorities below it stay free for the operator
 HEADER = "# Rendered by `eco2 render` from {source}: do not edit, edit that and render again.\n"
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -126,6 +133,10 @@ def service(fn: FunctionSpec, image: str) -> dict[str, Any]:
     if fn.graceful_timeout is not None:
         # eco2.serve gives gunicorn this graceful timeout (docs/deploy.md).
         env.append({"name": "ECO2_GRACEFUL_TIMEOUT_SECONDS", "value": str(fn.graceful_timeout)})
+    env += [
+        {"name": name, "valueFrom": {"configMapKeyRef": {"name": SETTINGS, "key": name}}}
+        for name in spec.get("settings", [])
+    ]
     env += [_secret_env(entry) for entry in spec.get("secrets", [])]
 
     mounts: list[dict[str, Any]] = []
@@ -269,6 +280,34 @@ def dump(document: Mapping[str, Any], source: str) -> str:
     )
 
 
+def api_routes(functions: list[FunctionSpec]) -> str:
+    """terraform/api_routes.tf.json: ``local.api_routes``, path prefix -> its
+    function and the priority of its ALB rule.
+
+    Longer prefixes come first, so a nested prefix wins over its parent, as in
+    the dev gateway. JSON, not HCL, because Terraform reads it as configuration
+    and the standard library writes it; its "//" property is Terraform's JSON
+    comment.
+    """
+    import json
+
+    routes: dict[str, str] = {}
+    for fn in functions:
+        for prefix in fn.prefixes:
+            if routes.setdefault(prefix, fn.name) != fn.name:
+                raise ValueError(f"{prefix} is claimed by {routes[prefix]} and {fn.name}")
+    document = {
+        "//": HEADER.removeprefix("# ").strip().format(source="functions/*/function.yaml"),
+        "locals": {
+            "api_routes": {
+                prefix: {"function": routes[prefix], "priority": FIRST_RULE + index}
+                for index, prefix in enumerate(sorted(routes, key=lambda p: (-len(p), p)))
+            }
+        },
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
 def render(root: Path | None = None) -> dict[Path, str]:
     """Every file eco2 render writes, by path, with its text; nothing is written."""
     root = root or repo_root()
@@ -288,11 +327,13 @@ def render(root: Path | None = None) -> dict[Path, str]:
         "resources": [f"{fn.name}.yaml" for fn in functions] + ["migrate-job.yaml"],
     }
     files[out_dir / "kustomization.yaml"] = dump(kustomization, "functions/*/function.yaml")
+    files[root / ROUTES] = api_routes(functions)
     return files
 
 
 def stale(root: Path | None = None) -> list[Path]:
-    """Files under knative/services/ that differ from a fresh render (or should not be there)."""
+    """Rendered files that differ from a fresh render, and files under knative/services/
+    that no function renders."""
     root = root or repo_root()
     files = render(root)
     out_dir = root / "knative" / "services"

@@ -25,7 +25,7 @@ def test_the_service_reads_only_keys_the_secret_has_into_variables_the_settings_
     secret, keys = _secret_keys()
     service = yaml.safe_load((ROOT / "knative" / "services" / "image.yaml").read_text())
     (container,) = service["spec"]["template"]["spec"]["containers"]
-    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "secretKeyRef" in e.get("valueFrom", {})}
     from_secret = {name: ref["key"] for name, ref in refs.items() if ref["name"] == secret}
     aliases = {field.alias for field in ImageSettings.model_fields.values()}
     assert from_secret, "the Service reads nothing from the image Secret"

@@ -53,6 +53,7 @@ TERRAFORM_VARS = {
     "eco2_ssm_prefix": "/eco2/test",
     "eco2_domain": "recycle.example.org",
     "eco2_api_domain": "api.recycle.example.org",
+    "eco2_app_origins": ["https://recycle.example.org", "https://m.recycle.example.org"],
     "eco2_vpc_cidr": "10.42.0.0/16",
     "eco2_kourier_http_node_port": 30480,
     "eco2_kourier_ready_node_port": 30490,
@@ -528,6 +529,23 @@ def test_the_overlay_carries_terraforms_values(rendered: dict[str, Any], prod: l
     assert blocks == [TERRAFORM_VARS["eco2_vpc_cidr"]] * 2
     ports = {p["targetPort"]: p["nodePort"] for p in one("Service", "kourier")["spec"]["ports"]}
     assert ports == {8080: TERRAFORM_VARS["eco2_kourier_http_node_port"], 9000: TERRAFORM_VARS["eco2_kourier_ready_node_port"]}
+    origins = ",".join(TERRAFORM_VARS["eco2_app_origins"])
+    settings = one("ConfigMap", "eco2-settings")["data"]
+    assert settings == {
+        "ECO2_CORS_ORIGINS": origins,
+        "ECO2_APP_ORIGINS": origins,
+        "ECO2_AUTH_PUBLIC_URL": "https://auth.api.recycle.example.org",
+        "ECO2_AUTH_OTHER_PUBLIC_URLS": "https://api.recycle.example.org",
+        "ECO2_COOKIE_DOMAIN": "api.recycle.example.org",
+    }
+    # Every setting a Service reads is there (a missing key would keep its pods from starting).
+    read = {
+        (ref["name"], ref["key"])
+        for d in docs if d["kind"] == "Service" and d["apiVersion"].startswith("serving.knative.dev")
+        for e in d["spec"]["template"]["spec"]["containers"][0]["env"]
+        if (ref := e.get("valueFrom", {}).get("configMapKeyRef"))
+    }
+    assert read and read <= {("eco2-settings", key) for key in settings}
     # Nothing else moved: the same objects as the overlay in git.
     assert sorted((d["kind"], d["metadata"]["name"]) for d in docs) == sorted((d["kind"], d["metadata"]["name"]) for d in prod)
 

@@ -155,6 +155,7 @@ def test_a_new_function_is_just_values(tmp_path: Path) -> None:
             "terminationGracePeriodSeconds is above timeoutSeconds (30)",
         ),
         ({"egress": ["smtp"]}, "egress/0"),
+        ({"settings": ["ECO2_LOG_LEVEL"]}, "variables set twice: ECO2_LOG_LEVEL"),
         ({"timeout": 30}, "Additional properties are not allowed ('timeout' was unexpected)"),
     ],
 )
@@ -188,3 +189,14 @@ def test_a_recorded_digest_pins_the_image(tmp_path: Path) -> None:
         rendering.record_digest(root, "auth", "latest")
     with pytest.raises(ValueError, match="no function 'nope'"):
         rendering.record_digest(root, "nope", digest)
+
+
+def test_a_prefix_two_functions_claim_is_refused(tmp_path: Path) -> None:
+    """terraform/api_routes.tf.json maps each prefix to one function's host."""
+    root = copy_repo(tmp_path)
+    path = root / "functions" / "info" / "function.yaml"
+    spec = yaml.safe_load(path.read_text())
+    spec["aliases"] = ["/api/v1/users"]
+    path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(ValueError, match="/api/v1/users is claimed by info and my"):
+        rendering.render(root)

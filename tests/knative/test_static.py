@@ -84,6 +84,18 @@ def test_overlay_builds_with_every_part(name: str) -> None:
     assert kourier["spec"]["type"] == "NodePort"
     ports = {p["nodePort"]: p["targetPort"] for p in kourier["spec"]["ports"]}
     assert ports == {31080: 8080, 31090: 9000}
+    # Every public setting a function reads (function.yaml `settings`) is a key of
+    # the overlay's eco2-settings: a missing key keeps the pods from starting.
+    settings = find(docs, "ConfigMap", "eco2-settings")["data"]
+    read = {
+        (ref["name"], ref["key"])
+        for svc in knative_services(docs)
+        for env in svc["spec"]["template"]["spec"]["containers"][0]["env"]
+        if (ref := env.get("valueFrom", {}).get("configMapKeyRef"))
+    }
+    assert ("eco2-settings", "ECO2_CORS_ORIGINS") in read
+    assert read <= {("eco2-settings", key) for key in settings}
+    assert all(value.startswith("https://") for key, value in settings.items() if key.endswith(("ORIGINS", "URL", "URLS")))
     ini = find(docs, "ConfigMap", "pgbouncer")["data"]["pgbouncer.ini"]
     assert "pool_mode = transaction" in ini
     job = find(docs, "Job", "eco2-migrate")

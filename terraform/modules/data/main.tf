@@ -115,6 +115,9 @@ resource "aws_elasticache_replication_group" "this" {
   at_rest_encryption_enabled = true
   transit_encryption_enabled = true
   auth_token                 = random_password.redis.result
+  # Provider 6 has no default here; ROTATE was provider 5's (a new token is
+  # added beside the old one, so clients holding the old one keep working).
+  auth_token_update_strategy = "ROTATE"
 
   snapshot_retention_limit   = 1
   auto_minor_version_upgrade = true

@@ -2,23 +2,26 @@
 # the region: the ALB's region for the API, us-east-1 for CloudFront.
 
 resource "aws_acm_certificate" "this" {
-  domain_name       = var.domain_name
-  validation_method = "DNS"
+  domain_name               = var.domain_name
+  subject_alternative_names = var.subject_alternative_names
+  validation_method         = "DNS"
 
   lifecycle {
     create_before_destroy = true
   }
 }
 
+# A wildcard and its bare name (*.api.x and api.x) are validated by the same
+# record: one resource per name without the "*.", so no record is written twice.
 resource "aws_route53_record" "validation" {
   for_each = {
-    for o in aws_acm_certificate.this.domain_validation_options : o.domain_name => o
+    for o in aws_acm_certificate.this.domain_validation_options : trimprefix(o.domain_name, "*.") => o...
   }
 
   zone_id         = var.zone_id
-  name            = each.value.resource_record_name
-  type            = each.value.resource_record_type
-  records         = [each.value.resource_record_value]
+  name            = each.value[0].resource_record_name
+  type            = each.value[0].resource_record_type
+  records         = [each.value[0].resource_record_value]
   ttl             = 300
   allow_overwrite = true
 }

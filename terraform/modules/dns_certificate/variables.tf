@@ -3,6 +3,12 @@ variable "domain_name" {
   type        = string
 }
 
+variable "subject_alternative_names" {
+  description = "Further names the certificate covers."
+  type        = list(string)
+  default     = []
+}
+
 variable "zone_id" {
   description = "Route53 public zone that holds the DNS validation records."
   type        = string

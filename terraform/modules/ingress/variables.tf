@@ -13,6 +13,14 @@ variable "api_domain" {
   type        = string
 }
 
+variable "api_routes" {
+  description = "Path prefix -> the function whose host (<function>.<api_domain>) <api_domain> routes it to, and the rule's priority."
+  type = map(object({
+    function = string
+    priority = number
+  }))
+}
+
 variable "vpc_id" {
   description = "VPC of the target group."
   type        = string
