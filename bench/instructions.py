@@ -69,7 +69,9 @@ def _count(spec: dict[str, Any], n: int) -> int:
     done = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", PY, "-m", "bench.instructions",
          "--child", json.dumps(spec), str(n)],
-        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"},
+        # The function's environment from the start: its PYTHONPATH (this checkout's
+        # platform/) must come before the virtualenv's own path to the runtime.
+        cwd=ROOT, capture_output=True, text=True, env={**spec["env"], "PYTHONHASHSEED": "0"},
     )
     found = _COLLECTED.search(done.stderr)
     if done.returncode != 0 or found is None:

@@ -155,7 +155,9 @@ def main() -> None:
                         if key in by_key]
                 results["coldstart"] = coldstart.run(cold, env_for, users, cold_rounds, server_cpu)
             if "throughput" in parts:
+                # With --routes naming none of SWEEP's functions, sweep the routes chosen.
                 sweep = [r for r in routes if r.key in SWEEP]
+                sweep = sweep if len(sweep) > 1 else routes
                 settings = throughput.SETTINGS if not args.quick else throughput.SETTINGS[1:3]
                 results["throughput"] = throughput.run(
                     routes, sweep, env_for, users, rounds=rounds, seconds=seconds, connections=connections,

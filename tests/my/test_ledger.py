@@ -147,20 +147,24 @@ def test_ledger_rules_hold_for_any_sequence(pool: ConnectionPool, scans: list) -
     assert balance == total == expected
 
 
-def test_history_pagination(function_env: dict[str, str], make_user, pool: ConnectionPool) -> None:
+@pytest.mark.parametrize("entries", [6, 7])
+def test_history_pagination(function_env: dict[str, str], make_user, pool: ConnectionPool, entries: int) -> None:
+    """Pages of 3, newest first; the last page says no more follow, also when it is full."""
     my = Client(MY, env=function_env)
     user, token = make_user()
-    for i in range(7):
+    for i in range(entries):
         award(pool, user, f"h-{i}", major="일반종량제폐기물", middle=None)
-    seen, cursor = [], None
+    seen, cursor, pages = [], None, 0
     while True:
         page = my.get("/api/v1/user/me/points/history", query={"limit": 3, **({"cursor": cursor} if cursor else {})},
                       headers=bearer(token)).json
         seen += [e["source_id"] for e in page["items"]]
+        pages += 1
         cursor = page["next_cursor"]
         if not cursor:
             break
-    assert seen == [f"h-{i}" for i in reversed(range(7))]
+    assert seen == [f"h-{i}" for i in reversed(range(entries))]
+    assert pages == -(-entries // 3)  # no empty page after a full last one
 
 
 @pytest.mark.parametrize("query", [{"limit": 0}, {"limit": 101}, {"limit": "x"}, {"cursor": "!!!"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from eco2.character import catalog
@@ -39,10 +40,7 @@ def analyse(conn: "Connection", user_id: str) -> dict[str, Any]:
         entry: dict[str, Any] = {"code": c.code, "name": c.name, "category": c.category,
                                  "owned": c.code in owned, "acquired_at": owned.get(c.code)}
         if c.code not in owned:
-            entry["how_to_earn"] = (
-                f"'{c.category}' 품목을 올바르게 분리해 스캔하면 만날 수 있어요. {c.tip}"
-                if c.category else "프로필을 처음 열면 만날 수 있어요."
-            )
+            entry["how_to_earn"] = _how_to_earn(c)
         entries.append(entry)
     # Scanned recyclables whose character is still missing because a step was skipped.
     blocked = [
@@ -59,6 +57,14 @@ def analyse(conn: "Connection", user_id: str) -> dict[str, Any]:
         "blocked": blocked,
         "suggestion": _suggest(owned, scanned, blocked),
     }
+
+
+@lru_cache(maxsize=None)
+def _how_to_earn(c: catalog.Character) -> str:
+    """How a missing character is met (the same text for every user)."""
+    if c.category:
+        return f"'{c.category}' 품목을 올바르게 분리해 스캔하면 만날 수 있어요. {c.tip}"
+    return "프로필을 처음 열면 만날 수 있어요."
 
 
 def _suggest(owned: dict[str, Any], scanned: dict[str, Any], blocked: list[dict[str, Any]]) -> dict[str, Any] | None:

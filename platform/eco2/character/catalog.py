@@ -65,8 +65,15 @@ def characters() -> tuple[Character, ...]:
     )
 
 
+@lru_cache(maxsize=1)
+def _index() -> tuple[dict[str, Character], dict[str, Character]]:
+    """The characters by code and by category (the mascot has none)."""
+    found = characters()
+    return {c.code: c for c in found}, {c.category: c for c in found if c.category}
+
+
 def by_code(code: str) -> Character | None:
-    return next((c for c in characters() if c.code == code), None)
+    return _index()[0].get(code)
 
 
 def by_code_or_name(key: str) -> Character | None:
@@ -76,7 +83,7 @@ def by_code_or_name(key: str) -> Character | None:
 
 
 def for_category(category: str | None) -> Character | None:
-    return next((c for c in characters() if category and c.category == category), None)
+    return _index()[1].get(category) if category else None
 
 
 def mascot() -> Character:
