@@ -15,6 +15,7 @@ creates the revision.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -289,8 +290,6 @@ def api_routes(functions: list[FunctionSpec]) -> str:
     and the standard library writes it; its "//" property is Terraform's JSON
     comment.
     """
-    import json
-
     routes: dict[str, str] = {}
     for fn in functions:
         for prefix in fn.prefixes:
