@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import subprocess
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +21,7 @@ from eco2_tools import render as rendering
 from eco2_tools.functions import discover
 
 from tests.infra import hcl
-from tests.infra.tools import ROOT
+from tests.infra.tools import ROOT, terraform
 
 API = "api.example.org"
 Table = dict[str, dict[str, Any]]  # prefix -> {function, priority}
@@ -171,3 +173,35 @@ def test_the_provider_has_listener_rule_transforms() -> None:
     (required,) = hcl.root().blocks["terraform"][0]["required_providers"]
     major, minor = map(int, re.fullmatch(r"~> (\d+)\.(\d+)", required["aws"]["version"]).groups())
     assert (major, minor) >= (6, 19)
+
+
+@pytest.mark.parametrize(
+    ("names", "kept"),
+    [
+        (["*.api.x.org", "api.x.org"], ["*.api.x.org"]),  # the API's: one record, the wildcard's key as before
+        (["images.x.org"], ["images.x.org"]),  # the CDN's
+        (["*.api.x.org"], ["*.api.x.org"]),
+    ],
+)
+def test_a_wildcard_and_its_bare_name_get_one_validation_record(tmp_path: Path, names: list[str], kept: list[str]) -> None:
+    """The validation records' for_each, evaluated by terraform itself on ACM's options for these names."""
+    binary, why = terraform()
+    if binary is None:
+        pytest.skip(why)
+    expression = hcl.module("dns_certificate").resources("aws_route53_record")["validation"]["for_each"]
+    expression = expression.removeprefix("${").removesuffix("}")
+    options = [{"domain_name": n, "resource_record_name": f"_v.{n.removeprefix('*.')}"} for n in names]
+    (tmp_path / "main.tf.json").write_text(json.dumps({
+        "variable": {"domain_name": {"default": names[0]}, "subject_alternative_names": {"default": names[1:]}},
+        "locals": {"options": options},
+        "output": {"kept": {"value": "${keys(" + expression.replace(
+            "aws_acm_certificate.this.domain_validation_options", "local.options") + ")}"}},
+    }))
+    env = {"TF_IN_AUTOMATION": "1", "TF_CLI_CONFIG_FILE": str(tmp_path / "none.tfrc"), "HOME": str(tmp_path),
+           "PATH": "/usr/bin:/bin"}
+    for argv in ([binary, "init", "-input=false", "-backend=false"], [binary, "apply", "-input=false", "-auto-approve"]):
+        done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+    out = subprocess.run([binary, "output", "-json", "kept"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=60, env=env)
+    assert json.loads(out.stdout) == kept

@@ -12,16 +12,18 @@ resource "aws_acm_certificate" "this" {
 }
 
 # A wildcard and its bare name (*.api.x and api.x) are validated by the same
-# record: one resource per name without the "*.", so no record is written twice.
+# record: the bare name's is left out, so no record is written twice and the
+# wildcard's keeps the key it had before the bare name was added.
 resource "aws_route53_record" "validation" {
   for_each = {
-    for o in aws_acm_certificate.this.domain_validation_options : trimprefix(o.domain_name, "*.") => o...
+    for o in aws_acm_certificate.this.domain_validation_options : o.domain_name => o
+    if !contains(concat([var.domain_name], var.subject_alternative_names), "*.${o.domain_name}")
   }
 
   zone_id         = var.zone_id
-  name            = each.value[0].resource_record_name
-  type            = each.value[0].resource_record_type
-  records         = [each.value[0].resource_record_value]
+  name            = each.value.resource_record_name
+  type            = each.value.resource_record_type
+  records         = [each.value.resource_record_value]
   ttl             = 300
   allow_overwrite = true
 }
