@@ -91,6 +91,18 @@ def _inconsistencies(spec: dict[str, Any]) -> list[str]:
     return problems
 
 
+def routes(functions: list[FunctionSpec]) -> list[tuple[str, FunctionSpec]]:
+    """Every prefix and alias with its function, longest first, so that a nested
+    prefix wins over its parent: the dev gateway's matching order and the ALB
+    rules' priorities (eco2 render). A prefix two functions claim is refused."""
+    owner: dict[str, FunctionSpec] = {}
+    for fn in functions:
+        for prefix in fn.prefixes:
+            if owner.setdefault(prefix, fn).name != fn.name:
+                raise ValueError(f"{prefix} is claimed by {owner[prefix].name} and {fn.name}")
+    return sorted(owner.items(), key=lambda pair: (-len(pair[0]), pair[0]))
+
+
 def discover(root: Path | None = None) -> list[FunctionSpec]:
     """Every functions/*/function.yaml under ``root``, sorted by name."""
     root = root or repo_root()

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from eco2_tools.functions import FunctionSpec, discover, repo_root
+from eco2_tools.functions import FunctionSpec, discover, repo_root, routes
 
 NAMESPACE = "eco2"
 # The image's user (build.py creates it); runAsNonRoot needs a numeric id.
@@ -285,22 +285,16 @@ def api_routes(functions: list[FunctionSpec]) -> str:
     """terraform/api_routes.tf.json: ``local.api_routes``, path prefix -> its
     function and the priority of its ALB rule.
 
-    Longer prefixes come first, so a nested prefix wins over its parent, as in
-    the dev gateway. JSON, not HCL, because Terraform reads it as configuration
-    and the standard library writes it; its "//" property is Terraform's JSON
-    comment.
+    In the order of :func:`eco2_tools.functions.routes`, the dev gateway's.
+    JSON, not HCL, because Terraform reads it as configuration and the standard
+    library writes it; its "//" property is Terraform's JSON comment.
     """
-    routes: dict[str, str] = {}
-    for fn in functions:
-        for prefix in fn.prefixes:
-            if routes.setdefault(prefix, fn.name) != fn.name:
-                raise ValueError(f"{prefix} is claimed by {routes[prefix]} and {fn.name}")
     document = {
         "//": HEADER.removeprefix("# ").strip().format(source="functions/*/function.yaml"),
         "locals": {
             "api_routes": {
-                prefix: {"function": routes[prefix], "priority": FIRST_RULE + index}
-                for index, prefix in enumerate(sorted(routes, key=lambda p: (-len(p), p)))
+                prefix: {"function": fn.name, "priority": FIRST_RULE + index}
+                for index, (prefix, fn) in enumerate(routes(functions))
             }
         },
     }

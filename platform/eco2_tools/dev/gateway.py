@@ -19,7 +19,7 @@ from yarl import URL
 from eco2.problems import PROBLEM_JSON, Problem, no_route
 from eco2_tools.dev import pages
 from eco2_tools.dev.process import READY_TIMEOUT, STOP_GRACE, FunctionProcess, say
-from eco2_tools.functions import FunctionSpec, discover
+from eco2_tools.functions import FunctionSpec, discover, routes
 
 PLATFORM = Path(__file__).resolve().parents[2]  # platform/: where children import eco2 from
 
@@ -85,9 +85,9 @@ class Gateway:
                 ready_timeout=ready_timeout,
                 stop_grace=stop_grace,
             )
-        # Every prefix and alias, longest first, so that a nested prefix wins over its parent.
-        self._by_prefix = sorted(((p, fn) for fn in self.functions.values() for p in fn.spec.prefixes),
-                                 key=lambda pair: len(pair[0]), reverse=True)
+        # Longest prefix first, in the order the cluster's ALB rules use.
+        specs = [fn.spec for fn in self.functions.values()]
+        self._by_prefix = [(prefix, self.functions[spec.name]) for prefix, spec in routes(specs)]
         self.allowed_hosts = LOOPBACK_HOSTS | {host.strip().lower().rstrip(".") for host in allowed_hosts}
         self.app = web.Application(middlewares=[self._guard])
         self.app.router.add_route("*", "/{path:.*}", self._dispatch)
@@ -246,8 +246,8 @@ class Gateway:
         for prefix, fn in self._by_prefix:
             if request.path == prefix or request.path.startswith(prefix + "/"):
                 return await self._forward(request, fn)
-        routes = ", ".join(p for fn in self.functions.values() for p in fn.spec.prefixes)
-        problem = no_route(request.path, f"No function serves {request.path}. Prefixes: {routes}; "
+        prefixes = ", ".join(p for fn in self.functions.values() for p in fn.spec.prefixes)
+        problem = no_route(request.path, f"No function serves {request.path}. Prefixes: {prefixes}; "
                                          "or use a <function>.localhost host.")
         return _problem_response(problem, request)
 
