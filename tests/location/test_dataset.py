@@ -76,24 +76,46 @@ def test_sync_mirrors_the_dataset(database_url: str, dataset: list[dict]) -> Non
         conn.rollback()
 
 
+def _nested_plans(conn: psycopg.Connection, limit: int, pickups: str = "ARRAY['can']", open_now: bool = True,
+                  after: str = "100.0, ARRAY[1::bigint]") -> tuple[list[str], int]:
+    """The plans auto_explain logs for one call of location.nearby, the
+    statements run inside it included, and how many sites the page shows."""
+    at = hours.moment(hours.now())
+    conn.execute("LOAD 'auto_explain'")
+    for setting in ("log_min_duration = 0", "log_nested_statements = on", "log_level = notice"):
+        conn.execute(f"SET LOCAL auto_explain.{setting}")
+    plans: list[str] = []
+    conn.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
+    page = conn.execute(
+        f"SELECT sites FROM location.nearby(37.5665, 126.978, 5000, {limit}, NULL, {pickups}, {open_now}, {after},"
+        " %s, %s, %s, %s, %s)", (at.public_holiday, at.day, at.occurrence, at.minute, at.cycle_minute)).fetchone()[0]
+    return plans, len(json.loads(page))
+
+
 def test_queries_walk_the_spatial_index_nearest_first(database_url: str) -> None:
     """location.nearby's own plan (auto_explain shows the statement inside the
     function): the index nearest-first, never a sort of the box, with every
     filter and a keyset."""
-    at = hours.moment(hours.now())
     with psycopg.connect(database_url) as conn:
-        conn.execute("LOAD 'auto_explain'")
         conn.execute("SET LOCAL enable_seqscan = off")  # a small table: show what the planner can use
-        for setting in ("log_min_duration = 0", "log_nested_statements = on", "log_level = notice"):
-            conn.execute(f"SET LOCAL auto_explain.{setting}")
-        plans: list[str] = []
-        conn.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
-        conn.execute(
-            "SELECT * FROM location.nearby(37.45, 126.70, 5000, 20, NULL, ARRAY['can'], true, 100.0, ARRAY[1::bigint],"
-            " %s, %s, %s, %s, %s)", (at.public_holiday, at.day, at.occurrence, at.minute, at.cycle_minute))
+        plans, _ = _nested_plans(conn, 20)
         inner = next(plan for plan in plans if "location.sites" in plan)
         assert "Index Scan using sites_earth_idx" in inner and "Order By" in inner
         assert "Bitmap" not in inner and "Seq Scan" not in inner
+
+
+def test_nearby_runs_no_statement_per_site(database_url: str) -> None:
+    """A SQL function PostgreSQL does not inline (earthdistance's ll_to_earth
+    and sec_to_gc) runs as a nested statement each time it is called: per site,
+    that cost grew with the page (89 statements for 11 sites before migration
+    0027). A page of 1 and a page of 20 now run the same few."""
+    counts = {}
+    for limit in (1, 20):
+        with psycopg.connect(database_url) as conn:
+            plans, shown = _nested_plans(conn, limit, pickups="NULL", open_now=False, after="NULL, NULL")
+            counts[limit] = (len(plans), shown)
+    assert counts[1][1] == 1 and counts[20][1] == 20
+    assert counts[20][0] == counts[1][0], counts
 
 
 @pytest.mark.parametrize(("metres", "text"), [(0, "0m"), (349.6, "350m"), (999.4, "999m"), (999.6, "1.0km"),

@@ -122,7 +122,7 @@ def nearby(conn: "Connection", query: Nearby, at: hours.Moment) -> tuple[str, tu
     id within a page; across pages each tied site still comes exactly once),
     and the keyset of the next page (None on the last page).
 
-    One statement, ``location.nearby`` (migration 0026): it filters in SQL
+    One statement, ``location.nearby`` (migrations 0026, 0027): it filters in SQL
     before the LIMIT, walks the GiST index nearest-first, and builds the JSON,
     which the caller validates as it is instead of decoding rows."""
     params = {
