@@ -295,14 +295,14 @@ def markdown(results: dict[str, Any]) -> str:
             "| function | route | req/s | × hello | p50 ms | p99 ms | non-2xx | server CPU µs/request | × hello |",
             "|---|---|--:|--:|--:|--:|--:|--:|--:|",
         ]
-        base_cpu = tp["routes"][next(iter(tp["routes"]))].get("cpu_us")
         for r in tp["routes"].values():
-            cpu = r.get("cpu_us")
             out.append(f"| {r['function']} | {r['route']} | {_fmt(r['rps'])} | {_fmt(r['rps_ratio'], 2)} | "
-                       f"{_fmt(r['p50_ms'], 1)} | {_fmt(r['p99_ms'], 1)} | {r['non2xx']} | {_fmt(cpu)} | "
-                       f"{_fmt(ratio(cpu, base_cpu), 2)} |")
-        out += ["", "The server runs on one CPU and is busy all the time it is measured, so its req/s is "
-                "about 1 s over its CPU time per request: the last column is why a route is slower than hello."]
+                       f"{_fmt(r['p50_ms'], 1)} | {_fmt(r['p99_ms'], 1)} | {r['non2xx']} | {_fmt(r.get('cpu_us'))} | "
+                       f"{_fmt(r.get('cpu_ratio'), 2)} |")
+        out += ["", "Hello is driven again right before every route: a ratio is the median of the route's ratios "
+                "to that adjacent hello, and hello's own figures are the median of all its runs. The server runs "
+                "on one CPU and is busy all the time it is measured, so its req/s is about 1 s over its CPU time "
+                "per request: the last column is why a route is slower than hello."]
         keys = list(next(iter(tp["sweep"].values())).keys())
         out += ["", f"### Server settings (req/s, × hello under the same setting, p99 ms; median of "
                 f"{tp.get('sweep_rounds', 1)} interleaved rounds × {tp.get('sweep_seconds', tp['seconds']):g} s)", "",

@@ -2,8 +2,11 @@
 
 Every server runs on one CPU (as a pod with ``limits.cpu: 1``) and the load
 generator on another; PostgreSQL and Redis float. A server is warmed for one
-second before it is measured. Each figure is the median over rounds, and each
-round measures the hello world too, so a noisy neighbour shifts both.
+second before it is measured. Each figure is the median over rounds. In the
+main measurement the hello world is driven again right before every route, and
+a route's ratio is the median of its ratios to that adjacent hello: this
+machine's speed drifts within a minute, and a baseline measured once per round
+moved every ratio of the round with it.
 
 Server settings are what functions-framework's gunicorn reads from the
 environment: ``WORKERS`` (processes) and ``THREADS`` (threads per process; its
@@ -62,7 +65,11 @@ def _servers(routes: list[Route], env_for: Callable[[str], dict[str, str]], sett
 
 
 def _summary(route: Route, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    paired = [r for r in runs if "baseline" in r]
     return {
+        **({"rps_ratio": round(median([ratio(r["rps"], r["baseline"]["rps"]) or 0 for r in paired]) or 0, 3),
+            "cpu_ratio": round(median([ratio(r["cpu_us"], r["baseline"]["cpu_us"]) or 0 for r in paired]) or 0, 3)}
+           if paired else {}),
         "function": route.function,
         "route": route.label,
         "request": f"{route.method} {route.path}",
@@ -81,10 +88,13 @@ def _summary(route: Route, runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def measure_settings(routes: list[Route], env_for: Callable[[str], dict[str, str]], users: Users,
                      settings: list[tuple[int, int]], rounds: int, seconds: float, connections: int,
-                     server_cpu: int | None, client_cpu: int | None, logdir: Any) -> dict[str, dict[str, Any]]:
+                     server_cpu: int | None, client_cpu: int | None, logdir: Any,
+                     paired: bool = False) -> dict[str, dict[str, Any]]:
     """Every route under every setting, all servers up at once (idle ones cost
     nothing), measured in ``rounds`` interleaved rounds: a neighbour's burst
-    lands on every setting alike. Medians per setting and route."""
+    lands on every setting alike. Medians per setting and route. ``paired``:
+    the first route (the baseline) is driven again right before each other
+    route, and each sample keeps that adjacent baseline's figures."""
     servers: dict[tuple[int, int], dict[str, Server]] = {}
     samples: dict[tuple[int, int], dict[str, list[dict[str, Any]]]] = {}
     try:
@@ -94,13 +104,21 @@ def measure_settings(routes: list[Route], env_for: Callable[[str], dict[str, str
         for setting in settings:  # warm-up: pools opened, lazy imports done, caches filled
             for route in routes:
                 drive(route, servers[setting][route.function].port, users, connections, 1, client_cpu)
+        def measured(setting: tuple[int, int], route: Route) -> dict[str, Any]:
+            server = servers[setting][route.function]
+            before = server.cpu_seconds()
+            figures = drive(route, server.port, users, connections, seconds, client_cpu)
+            figures["cpu_us"] = (server.cpu_seconds() - before) / max(1, figures["requests"]) * 1e6
+            return figures
+
         for _ in range(rounds):
             for setting in settings:
-                for route in routes:
-                    server = servers[setting][route.function]
-                    before = server.cpu_seconds()
-                    figures = drive(route, server.port, users, connections, seconds, client_cpu)
-                    figures["cpu_us"] = (server.cpu_seconds() - before) / max(1, figures["requests"]) * 1e6
+                for n, route in enumerate(routes):
+                    baseline = measured(setting, routes[0]) if paired and n else None
+                    figures = measured(setting, route)
+                    if baseline:
+                        samples[setting][routes[0].key].append(baseline)
+                        figures["baseline"] = baseline
                     samples[setting][route.key].append(figures)
     finally:
         for group in servers.values():
@@ -144,10 +162,8 @@ def run(routes: list[Route], sweep_routes: list[Route], env_for: Callable[[str],
     setting = next(s for s in settings if label(s) == chosen)
     log(f"throughput: {chosen} chosen; {rounds} rounds over {len(routes)} routes")
     main = measure_settings(routes, env_for, users, [setting], rounds, seconds, connections,
-                            server_cpu, client_cpu, logdir)[chosen]
-    base = main[baseline]
-    for figures in main.values():
-        figures["rps_ratio"] = ratio(figures["rps"], base["rps"])
+                            server_cpu, client_cpu, logdir, paired=True)[chosen]
+    main[baseline].update(rps_ratio=1.0, cpu_ratio=1.0)
     for figures in sweep.values():
         for f in figures.values():
             f["rps_ratio"] = ratio(f["rps"], figures[baseline]["rps"])
