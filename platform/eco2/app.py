@@ -136,11 +136,13 @@ class Function:
         self._openapi: bytes | None = None
         self._served = itertools.count()
         self._import_ms = _process_age_ms()
-        self.route("GET", "/healthz", absolute=True, response=Health, summary="Liveness")(healthz)
-        self.route("GET", "/readyz", absolute=True, response=Health, summary="Readiness")(readyz)
+        # The probes' answers never change while the process runs: kept serialized.
+        probe = {"absolute": True, "response": Health, "static": True}
+        self.route("GET", "/healthz", **probe, summary="Liveness")(healthz)
+        self.route("GET", "/readyz", **probe, summary="Readiness")(readyz)
         # The original backend's probe paths, which its manifests and the ALB use.
-        self.route("GET", "/health", absolute=True, response=Health, summary="Liveness (the original's path)")(health)
-        self.route("GET", "/ready", absolute=True, response=Health, summary="Readiness (the original's path)")(ready)
+        self.route("GET", "/health", **probe, summary="Liveness (the original's path)")(health)
+        self.route("GET", "/ready", **probe, summary="Readiness (the original's path)")(ready)
         self.route("GET", "/openapi.json", summary="This function's OpenAPI document")(openapi_document)
         self.route("GET", "/session", auth=True, response=Session, summary="The caller's verified token")(session)
 
