@@ -65,11 +65,7 @@ def _servers(routes: list[Route], env_for: Callable[[str], dict[str, str]], sett
 
 
 def _summary(route: Route, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    paired = [r for r in runs if "baseline" in r]
-    return {
-        **({"rps_ratio": round(median([ratio(r["rps"], r["baseline"]["rps"]) or 0 for r in paired]) or 0, 3),
-            "cpu_ratio": round(median([ratio(r["cpu_us"], r["baseline"]["cpu_us"]) or 0 for r in paired]) or 0, 3)}
-           if paired else {}),
+    summary = {
         "function": route.function,
         "route": route.label,
         "request": f"{route.method} {route.path}",
@@ -84,6 +80,11 @@ def _summary(route: Route, runs: list[dict[str, Any]]) -> dict[str, Any]:
         "socket_errors": sum(r["socket_errors"] for r in runs),
         "runs_rps": [r["rps"] for r in runs],
     }
+    paired = [r for r in runs if "baseline" in r]
+    if paired:  # each run against the hello driven right before it
+        for key, field in (("rps_ratio", "rps"), ("cpu_ratio", "cpu_us")):
+            summary[key] = round(median([ratio(r[field], r["baseline"][field]) or 0 for r in paired]) or 0, 3)
+    return summary
 
 
 def measure_settings(routes: list[Route], env_for: Callable[[str], dict[str, str]], users: Users,
@@ -104,6 +105,7 @@ def measure_settings(routes: list[Route], env_for: Callable[[str], dict[str, str
         for setting in settings:  # warm-up: pools opened, lazy imports done, caches filled
             for route in routes:
                 drive(route, servers[setting][route.function].port, users, connections, 1, client_cpu)
+
         def measured(setting: tuple[int, int], route: Route) -> dict[str, Any]:
             server = servers[setting][route.function]
             before = server.cpu_seconds()
