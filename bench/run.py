@@ -113,7 +113,7 @@ def main() -> None:
                         "comma-separated; hello is always measured), e.g. my,character:catalog")
     args = parser.parse_args()
     parts = [p for p in args.only.split(",") if p]
-    cold_rounds, rounds, seconds = (2, 1, 1.0) if args.quick else (5, 3, 3.0)
+    cold_rounds, rounds, seconds = (2, 1, 1.0) if args.quick else (9, 3, 3.0)
     connections = 16
     cores = cpus()
     server_cpu, client_cpu = (cores[-1], cores[0]) if len(cores) >= 2 and not args.no_pin else (None, None)
