@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from importlib import resources
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -123,3 +124,29 @@ def test_nearby_runs_no_statement_per_site(database_url: str) -> None:
 def test_distance_text(database_url: str, metres: float, text: str) -> None:
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT location.distance_text(%s)", (metres,)).fetchone()[0] == text
+
+
+def test_upgrade_from_0026_keeps_the_answers_and_their_cursors(empty_database_url: str, tmp_path: Path) -> None:
+    """A deployment at migration 0026 with its sites loaded takes 0027 (a stored
+    column added to a full table, the index moved to it, the table clustered)
+    in its migration transaction; the same searches then give the same bytes,
+    and a cursor issued before the upgrade pages on."""
+    from eco2 import migrate
+
+    for path in migrate.DEFAULT_DIR.glob("*.sql"):
+        if path.name < "0027":
+            (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    migrate.apply(empty_database_url, tmp_path, seed=True)
+    at = hours.moment(hours.now())
+    searches = [sites.Nearby(37.5665, 126.978, 5000, 7), sites.Nearby(37.45, 126.70, 20_000, 3, pickups=["can"]),
+                sites.Nearby(35.1796, 129.0756, 50_000, 50, open_now=True)]
+    with psycopg.connect(empty_database_url) as conn:
+        before = [sites.nearby(conn, search, at) for search in searches]
+    assert migrate.apply(empty_database_url) == ["0027"]
+    with psycopg.connect(empty_database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM location.sites WHERE earth_point IS NULL").fetchone()[0] == 0
+        assert [sites.nearby(conn, search, at) for search in searches] == before
+        first, cursor = before[0]
+        assert cursor is not None and len(json.loads(first)) == 7
+        following, _ = sites.nearby(conn, sites.Nearby(37.5665, 126.978, 5000, 7, after=cursor), at)
+        assert not {s["id"] for s in json.loads(following)} & {s["id"] for s in json.loads(first)}
