@@ -6,7 +6,9 @@ Two measurements, each next to a baseline from this same run:
   fresh interpreters that have already imported functions-framework and the
   eco2 runtime (so shared modules such as asyncio count once), against
   functions-framework's own import: a cold start cannot be shorter than
-  hello's plus these;
+  hello's plus these. Beside them, pydantic's import and its first model,
+  marginal to functions-framework's (the runtime imports pydantic): not part
+  of the issue's floor, but every eco2 function validates with it;
 - **CPU per call**, single-threaded, of the two round trips every
   authenticated read makes (redis-py's MGET of the denylist keys, and a
   one-statement read through psycopg_pool), against the same round trip on a
@@ -31,11 +33,14 @@ from bench.stats import median
 
 # The same statements as the cold-start table's import costs, timed here after the runtime.
 IMPORTS = {name: coldstart.IMPORTS[name] for name in ("psycopg + psycopg_pool", "redis", "PyJWT + cryptography EC")}
+# pydantic's first model pays its schema machinery's lazy imports (a model is built at class creation).
+PYDANTIC = "from pydantic import BaseModel\nclass First(BaseModel):\n    id: int\nFirst(id=1)"
 _TIMER = """
 import sys, time, json
 t = time.perf_counter(); import functions_framework; base = time.perf_counter() - t
+t = time.perf_counter(); exec(sys.argv[2]); pydantic = time.perf_counter() - t
 import eco2.app
-out = {"functions_framework": base}
+out = {"functions_framework": base, "pydantic": pydantic}
 for name, stmt in json.loads(sys.argv[1]).items():
     t = time.perf_counter(); exec(stmt); out[name] = time.perf_counter() - t
 print(json.dumps(out))
@@ -46,14 +51,15 @@ def imports(rounds: int = 5) -> dict[str, Any]:
     """Median seconds of each import, marginal in this order, over fresh interpreters."""
     runs = []
     for _ in range(rounds + 1):  # the first writes any missing .pyc
-        done = subprocess.run([PY, "-c", _TIMER, json.dumps(IMPORTS)], capture_output=True, text=True,
+        done = subprocess.run([PY, "-c", _TIMER, json.dumps(IMPORTS), PYDANTIC], capture_output=True, text=True,
                               cwd=ROOT, check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "platform")})
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     runs = runs[1:]
     base = median([r["functions_framework"] for r in runs]) or 0.0
     figures = {name: round((median([r[name] for r in runs]) or 0) * 1000, 1) for name in IMPORTS}
     return {"functions_framework_ms": round(base * 1000, 1), "marginal_ms": figures,
-            "sum_ms": round(sum(figures.values()), 1)}
+            "sum_ms": round(sum(figures.values()), 1),
+            "pydantic_ms": round((median([r["pydantic"] for r in runs]) or 0) * 1000, 1)}
 
 
 def _cpu_per_call(call: Callable[[], Any], n: int) -> float:

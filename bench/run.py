@@ -63,6 +63,8 @@ def all_routes() -> list[Route]:
         Route("hello", "hello", "GET", "/"),
         Route("auth", "token refresh", "POST", "/api/v1/auth/refresh", kind="refresh"),
         Route("my", "profile", "GET", "/api/v1/user/me", kind="user"),
+        # bench/fixtures/bare: my profile without eco2's request path, measured wherever my profile is.
+        Route("bare", "profile", "GET", "/api/v1/user/me", kind="user"),
         Route("my", "points history", "GET", "/api/v1/user/me/points/history", kind="user"),
         Route("character", "catalog", "GET", "/api/v1/character/catalog"),
         Route("character", "analysis", "GET", "/api/v1/character/me/analysis", kind="user"),
@@ -131,7 +133,8 @@ def main() -> None:
     routes, skipped = [], []
     wanted = {w.strip() for w in args.routes.split(",") if w.strip()}
     for route in all_routes():
-        if wanted and route.function != "hello" and not {route.function, route.key} & wanted:
+        names = {route.function, route.key} | ({"my", "my:profile"} if route.function == "bare" else set())
+        if wanted and route.function != "hello" and not names & wanted:
             continue
         (routes if route_exists(route.function, route.method, route.path) else skipped).append(route)
     results["skipped_routes"] = [f"{r.function} {r.method} {r.path.split('?')[0]}" for r in skipped]
@@ -195,15 +198,16 @@ def _fmt(value: Any, digits: int = 0, suffix: str = "") -> str:
     return f"{value}{suffix}"
 
 
-def floor_ratio(results: dict[str, Any]) -> float | None:
+def floor_ratio(results: dict[str, Any], with_pydantic: bool = False) -> float | None:
     """The floor under an authenticated database route's cold start, × hello:
     hello's whole start plus the marginal imports of psycopg, redis-py and PyJWT
-    (bench/floor.py), over hello's start. Both from this run."""
+    (bench/floor.py), and ``with_pydantic`` pydantic's with its first model,
+    over hello's start. Both from this run."""
     hello = results.get("coldstart", {}).get("functions", {}).get("hello", {}).get("total_ms")
-    imports = results.get("floor", {}).get("imports", {}).get("sum_ms")
-    if not hello or imports is None:
+    imports = results.get("floor", {}).get("imports", {})
+    if not hello or "sum_ms" not in imports:
         return None
-    return round((hello + imports) / hello, 2)
+    return round((hello + imports["sum_ms"] + (imports.get("pydantic_ms", 0) if with_pydantic else 0)) / hello, 2)
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -238,6 +242,31 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             found.append({"figure": f"closure {name}", "target": f"≤ {LIGHT_TARGET_MB:g} MB",
                           "measured": f"{size[name]['mb']} MB", "met": size[name]["mb"] <= LIGHT_TARGET_MB})
     return found
+
+
+def bounds(results: dict[str, Any]) -> list[str]:
+    """What this run measured under the database targets: the floor with pydantic
+    beside each database start, and my profile without eco2's request path beside it."""
+    out = []
+    with_pydantic = floor_ratio(results, with_pydantic=True)
+    cold = results.get("coldstart", {}).get("functions", {})
+    above = [f"{name} {c['ratio'] - with_pydantic:+.2f}" for name, c in cold.items()
+             if name in DATABASE_COLD and c.get("ratio") is not None and with_pydantic is not None]
+    if above:
+        out += [f"With pydantic's import and first model added, the floor is {with_pydantic}× hello; each database "
+                f"route's start above it (eco2's modules, its settings, the function's models, the first request's "
+                f"own work), × hello: {', '.join(above)}.", ""]
+    tp = results.get("throughput", {}).get("routes", {})
+    bare, my = tp.get("bare:profile"), tp.get("my:profile")
+    if bare and my and bare.get("rps"):
+        # The two straight against each other (medians over the same rounds, each
+        # run minutes apart at most), not through their ratios to two hellos.
+        out += [f"my profile without eco2's request path (bench/fixtures/bare: the token's signature, the same "
+                f"statement through the pool, the same model's serialization; no route matching, revocation lookup, "
+                f"request id, log line or deadline): {_fmt(bare.get('rps_ratio'), 2)}× hello's req/s. my profile "
+                f"serves {_fmt(ratio(my['rps'], bare['rps']), 2)}× its req/s at "
+                f"{_fmt(ratio(my['cpu_us'], bare['cpu_us']), 2)}× its server CPU per request: the runtime's share.", ""]
+    return out
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -337,6 +366,8 @@ def markdown(results: dict[str, Any]) -> str:
         for name, ms in imp["marginal_ms"].items():
             out.append(f"| {name} | {_fmt(ms)} | {_fmt(ratio(ms, imp['functions_framework_ms']), 2)} |")
         out += [f"| all three | {_fmt(imp['sum_ms'])} | {_fmt(ratio(imp['sum_ms'], imp['functions_framework_ms']), 2)} |",
+                f"| pydantic, with its first model (marginal to functions-framework; beside the floor) | "
+                f"{_fmt(imp.get('pydantic_ms'))} | {_fmt(ratio(imp.get('pydantic_ms'), imp['functions_framework_ms']), 2)} |",
                 "", "CPU per call, one thread (µs), against the same MGET on a bare socket"
                 + (f" and hello's whole request ({_fmt(hello_cpu)} µs of server CPU, above)" if hello_cpu else "") + ":",
                 "", "| call | µs | × bare socket | × hello's request |", "|---|--:|--:|--:|"]
@@ -389,6 +420,7 @@ def markdown(results: dict[str, Any]) -> str:
         for t in results["targets"]:
             out.append(f"| {t['figure']} | {t['target']} | {t['measured']} | {'yes' if t['met'] else '**no**'} |")
         out.append("")
+        out += bounds(results)
         if not all(t["met"] for t in results["targets"]):
             out += ["For a target missed here: the levers tried, kept or not, and the measurements of what is left "
                     "are in docs/bench.md (\"Issue 18's levers\").", ""]

@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import HELLO, PLATFORM, PY, ROOT
+from bench import BARE, HELLO, PLATFORM, PY, ROOT
 from bench.machine import pin
 from eco2_tools import serve
 from eco2_tools.embedded import free_port
 
 
 def function_source(name: str) -> Path:
-    return HELLO if name == "hello" else ROOT / "functions" / name / "main.py"
+    fixtures = {"hello": HELLO, "bare": BARE}
+    return fixtures.get(name) or ROOT / "functions" / name / "main.py"
 
 
 @dataclass
@@ -177,7 +178,7 @@ def route_exists(name: str, method: str, path: str) -> bool:
 
     from eco2.testing import Client
 
-    if name == "hello":
+    if name in ("hello", "bare"):
         return True
     client = Client(function_source(name), env={"ECO2_ENV": "test", "ECO2_LOG_LEVEL": "ERROR",
                                                 "PYTHONPATH": str(PLATFORM)})
