@@ -17,6 +17,7 @@ no ``search_path`` is needed.
 
 from __future__ import annotations
 
+import functools
 import os
 import select
 import socket
@@ -129,21 +130,27 @@ class Database:
             self._pool = None
 
 
+@functools.cache
+def _dict_row() -> Any:
+    """psycopg's ``dict_row``, imported once on first use: this module is loaded
+    at start-up where psycopg is not, and an import statement run on every read
+    costs a microsecond."""
+    from psycopg.rows import dict_row
+
+    return dict_row
+
+
 def rows(conn: "Connection", query: "Query", params: Any = None) -> list[dict[str, Any]]:
     """The rows of ``query`` as dicts keyed by column name: the one way eco2
     turns rows into dicts (psycopg's ``dict_row``, whatever the connection's
     own row factory is)."""
-    from psycopg.rows import dict_row
-
-    with conn.cursor(row_factory=dict_row) as cur:
+    with conn.cursor(row_factory=_dict_row()) as cur:
         return cur.execute(query, params).fetchall()
 
 
 def row(conn: "Connection", query: "Query", params: Any = None) -> dict[str, Any] | None:
     """The first row of ``query`` as a dict, or None."""
-    from psycopg.rows import dict_row
-
-    with conn.cursor(row_factory=dict_row) as cur:
+    with conn.cursor(row_factory=_dict_row()) as cur:
         return cur.execute(query, params).fetchone()
 
 

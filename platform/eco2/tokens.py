@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from eco2 import kv
 from eco2.problems import unauthorized
+from eco2.tracking import tracked
 
 if TYPE_CHECKING:
     from eco2.app import Call
@@ -133,8 +134,6 @@ class Verifier:
 
     def check_revocation(self, principal: Principal, redis: Any) -> None:
         """The denylist (logged-out jti) and the user's revoked-before mark."""
-        from eco2.tracking import tracked
-
         denied, revoked_before = tracked(redis, kv.REVOCATION_PREFIXES).mget(
             kv.denied_token(principal.jti), kv.user_revoked_before(principal.id)
         )
