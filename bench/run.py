@@ -253,9 +253,10 @@ def bounds(results: dict[str, Any]) -> list[str]:
     above = [f"{name} {c['ratio'] - with_pydantic:+.2f}" for name, c in cold.items()
              if name in DATABASE_COLD and c.get("ratio") is not None and with_pydantic is not None]
     if above:
-        out += [f"With pydantic's import and first model added, the floor is {with_pydantic}× hello; each database "
-                f"route's start above it (eco2's modules, its settings, the function's models, the first request's "
-                f"own work), × hello: {', '.join(above)}.", ""]
+        out += [f"With pydantic's import and first model added, the floor is {with_pydantic}× hello. Each database "
+                f"route's start less that, × hello (eco2's modules, its settings, the function's models and the first "
+                f"request's own work; below zero, the start was shorter than the sum of imports timed one by one in "
+                f"fresh interpreters): {', '.join(above)}.", ""]
     tp = results.get("throughput", {}).get("routes", {})
     bare, my = tp.get("bare:profile"), tp.get("my:profile")
     if bare and my and bare.get("rps"):
