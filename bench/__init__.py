@@ -16,5 +16,5 @@ ROOT = repo_root()
 PLATFORM = ROOT / "platform"
 PY = sys.executable
 HELLO = ROOT / "bench" / "fixtures" / "hello" / "main.py"
-# my profile without eco2's request path (its docstring): the runtime's cost beside my profile's.
+# Two answers without eco2's request path (its docstring): the runtime's cost beside their routes'.
 BARE = ROOT / "bench" / "fixtures" / "bare" / "main.py"

@@ -250,8 +250,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def bounds(results: dict[str, Any]) -> list[str]:
-    """What this run measured under the database targets: the floor with pydantic
-    beside each database start, and my profile without eco2's request path beside it."""
+    """What this run measured under the targets: the floor with pydantic beside each
+    database start, and each answer without eco2's request path beside its route."""
     out = []
     with_pydantic = floor_ratio(results, with_pydantic=True)
     cold = results.get("coldstart", {}).get("functions", {})
