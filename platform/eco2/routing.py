@@ -110,7 +110,12 @@ class Answers:
 class Match:
     route: Route | None
     params: dict[str, Any]
-    allowed: tuple[str, ...]
+    table: dict[str, Route]  # the path's routes by method
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        """The methods the path allows: asked only by a 405 and a preflight, not on every match."""
+        return _allowed(self.table)
 
 
 class Router:
@@ -159,9 +164,9 @@ class Router:
                 return None
         lookup = "GET" if method == "HEAD" else method
         route = table.get(lookup)
-        if route is not None:
+        if route is not None and params:
             params = {k: int(v) if route.params.get(k) == "int" else v for k, v in params.items()}
-        return Match(route, params, _allowed(table))
+        return Match(route, params, table)
 
 
 @functools.lru_cache(maxsize=None)
